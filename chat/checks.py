@@ -1,0 +1,40 @@
+"""System checks: misconfiguration is reported clearly at start-up."""
+
+from django.conf import settings
+from django.core import checks
+
+from chat.llm.registry import check_models
+
+checks.register(check_models, "chat")
+
+
+@checks.register("chat")
+def check_chat_settings(app_configs, **kwargs):
+    errors = []
+    if settings.LLM_BACKEND not in ("openai", "demo"):
+        errors.append(
+            checks.Error(
+                f"LLM_BACKEND must be 'openai' or 'demo', not {settings.LLM_BACKEND!r}.",
+                id="chat.E001",
+            )
+        )
+    if settings.CHAT_INJECTION_POLICY not in ("block", "flag", "off"):
+        errors.append(
+            checks.Error(
+                "CHAT_INJECTION_POLICY must be 'block', 'flag' or 'off'.",
+                id="chat.E002",
+            )
+        )
+    if (
+        settings.LLM_BACKEND == "openai"
+        and not settings.OPENAI_API_KEY
+        and not settings.OPENAI_BASE_URL
+    ):
+        errors.append(
+            checks.Error(
+                "LLM_BACKEND is 'openai' but neither OPENAI_API_KEY nor "
+                "OPENAI_BASE_URL is set.",
+                id="chat.E003",
+            )
+        )
+    return errors

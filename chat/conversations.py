@@ -1,0 +1,196 @@
+"""Reads and writes of conversations and messages (services and selectors)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chat.errors import NotFound
+from chat.models import Conversation, Message, ModelCall
+
+TITLE_CHARS = 60
+
+
+@dataclass
+class Exchange:
+    """A user message and the assistant message that answers it."""
+
+    conversation: Conversation
+    user_message: Message
+    reply: Message
+    created: bool
+
+
+async def conversation_get(*, user, conversation_id: uuid.UUID) -> Conversation:
+    """The user's conversation; someone else's is reported exactly like a missing one."""
+    try:
+        return await Conversation.objects.aget(id=conversation_id, user=user)
+    except Conversation.DoesNotExist:
+        raise NotFound() from None
+
+
+async def exchange_find(*, user, client_id: uuid.UUID) -> Exchange | None:
+    """The exchange an earlier send with this client id made, if any."""
+    user_message = (
+        await Message.objects.select_related("conversation", "reply")
+        .filter(
+            conversation__user=user, client_id=client_id, role=Message.Role.USER
+        )
+        .afirst()
+    )
+    if user_message is None:
+        return None
+    try:
+        reply = user_message.reply
+    except Message.DoesNotExist:
+        return None
+    return Exchange(user_message.conversation, user_message, reply, created=False)
+
+
+async def history_get(*, conversation: Conversation) -> list[tuple[str, str]]:
+    """(role, text) of the conversation so far, for the prompt; failed and empty
+    replies are left out, partial ones (stopped, interrupted) are what the user saw."""
+    rows = (
+        Message.objects.filter(conversation=conversation)
+        .exclude(content="")
+        .exclude(status__in=[Message.Status.FAILED, Message.Status.STREAMING])
+        .order_by("created")
+        .values_list("role", "content")
+    )
+    return [row async for row in rows]
+
+
+def _title(content: str) -> str:
+    line = " ".join(content.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+
+
+@sync_to_async
+def exchange_create(
+    *,
+    user,
+    conversation: Conversation | None,
+    client_id: uuid.UUID,
+    content: str,
+    model: str,
+    flags: list[str] | None = None,
+) -> Exchange:
+    """Store the user's message and a `streaming` reply, atomically, before any model
+    call; a concurrent resend with the same client id gets the first one's exchange."""
+    try:
+        with transaction.atomic():
+            if conversation is None:
+                conversation = Conversation.objects.create(
+                    user=user, title=_title(content)
+                )
+            else:
+                Conversation.objects.filter(pk=conversation.pk).update(
+                    updated=timezone.now()
+                )
+            user_message = Message.objects.create(
+                conversation=conversation,
+                role=Message.Role.USER,
+                content=content,
+                client_id=client_id,
+                flags=flags or [],
+            )
+            reply = Message.objects.create(
+                conversation=conversation,
+                role=Message.Role.ASSISTANT,
+                status=Message.Status.STREAMING,
+                reply_to=user_message,
+                model=model,
+            )
+    except IntegrityError:
+        user_message = Message.objects.select_related("conversation", "reply").get(
+            conversation=conversation, client_id=client_id
+        )
+        return Exchange(
+            user_message.conversation, user_message, user_message.reply, created=False
+        )
+    return Exchange(conversation, user_message, reply, created=True)
+
+
+async def reply_checkpoint(*, reply: Message, content: str) -> None:
+    """Save the partial text of a streaming reply and show it is alive."""
+    await Message.objects.filter(pk=reply.pk, status=Message.Status.STREAMING).aupdate(
+        content=content, updated=timezone.now()
+    )
+
+
+@dataclass
+class ReplyOutcome:
+    content: str
+    status: str
+    model: str
+    endpoint: str
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    usage_estimated: bool
+    cost: Decimal
+    ttft_ms: int | None
+    duration_ms: int
+    error_code: str = ""
+    run_id: str = ""
+    cache_hit: bool = False
+
+
+@sync_to_async
+def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
+    """Store the reply's final text, status, usage and cost, and its ledger row."""
+    reply = exchange.reply
+    with transaction.atomic():
+        Message.objects.filter(pk=reply.pk).update(
+            content=outcome.content,
+            status=outcome.status,
+            model=outcome.model,
+            input_tokens=outcome.input_tokens,
+            cached_input_tokens=outcome.cached_input_tokens,
+            output_tokens=outcome.output_tokens,
+            usage_estimated=outcome.usage_estimated,
+            cost=outcome.cost,
+            ttft_ms=outcome.ttft_ms,
+            duration_ms=outcome.duration_ms,
+            error_code=outcome.error_code,
+            finished=timezone.now(),
+            updated=timezone.now(),
+        )
+        ModelCall.objects.create(
+            user=user,
+            conversation=exchange.conversation,
+            message=reply,
+            model=outcome.model,
+            endpoint=outcome.endpoint,
+            status=outcome.status,
+            input_tokens=outcome.input_tokens,
+            cached_input_tokens=outcome.cached_input_tokens,
+            output_tokens=outcome.output_tokens,
+            usage_estimated=outcome.usage_estimated,
+            cost=outcome.cost,
+            cache_hit=outcome.cache_hit,
+            ttft_ms=outcome.ttft_ms,
+            duration_ms=outcome.duration_ms,
+            error_code=outcome.error_code,
+            run_id=outcome.run_id,
+        )
+        Conversation.objects.filter(pk=exchange.conversation.pk).update(
+            updated=timezone.now()
+        )
+    reply.refresh_from_db()
+    return reply
+
+
+async def reply_get(*, user, message_id: uuid.UUID) -> Message:
+    """The user's assistant message, or NotFound."""
+    try:
+        return await Message.objects.aget(
+            id=message_id, conversation__user=user, role=Message.Role.ASSISTANT
+        )
+    except Message.DoesNotExist:
+        raise NotFound("That reply does not exist.") from None

@@ -1,0 +1,98 @@
+"""In-process reply hub: the embedded default (one server process)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+# How long a finished reply stays replayable from memory; later joins read the
+# stored message instead.
+RETAIN_SECONDS = 60.0
+
+
+@dataclass
+class _Reply:
+    chunks: list[str] = field(default_factory=list)
+    # Frames other than deltas (errors), each with the chunk count when it was sent.
+    notes: list[tuple[int, dict]] = field(default_factory=list)
+    end: dict | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task | None = None
+
+    def wake(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class MemoryHub:
+    def __init__(self) -> None:
+        self._replies: dict[str, _Reply] = {}
+
+    def open(self, message_id: str, task: asyncio.Task | None = None) -> None:
+        self._replies[message_id] = _Reply(task=task)
+
+    def attach_task(self, message_id: str, task: asyncio.Task) -> None:
+        self._replies[message_id].task = task
+
+    def publish(self, message_id: str, text: str) -> int:
+        """Append a chunk; returns its sequence number (from 1)."""
+        reply = self._replies[message_id]
+        reply.chunks.append(text)
+        reply.wake()
+        return len(reply.chunks)
+
+    def note(self, message_id: str, frame: dict) -> None:
+        reply = self._replies[message_id]
+        reply.notes.append((len(reply.chunks), frame))
+        reply.wake()
+
+    def close(self, message_id: str, end: dict) -> None:
+        reply = self._replies[message_id]
+        reply.end = {**end, "seq": len(reply.chunks)}
+        reply.task = None
+        reply.wake()
+        asyncio.get_running_loop().call_later(
+            RETAIN_SECONDS, self._replies.pop, message_id, None
+        )
+
+    async def request_stop(self, message_id: str) -> bool:
+        """Cancel the task generating the reply; False when none runs here."""
+        reply = self._replies.get(message_id)
+        if reply is None or reply.task is None or reply.task.done():
+            return False
+        reply.task.cancel()
+        return True
+
+    async def knows(self, message_id: str) -> bool:
+        return message_id in self._replies
+
+    async def follow(self, message_id: str, after: int = 0) -> AsyncIterator[dict]:
+        """Frames for one reply: deltas after `after` (coalesced), notes, then end."""
+        reply = self._replies[message_id]
+        coalesce = settings.CHAT_COALESCE_MS / 1000
+        sent = after
+        noted = 0
+        while True:
+            changed = reply.changed
+            if sent >= len(reply.chunks) and noted >= len(reply.notes) and not reply.end:
+                await changed.wait()
+                if coalesce and reply.end is None:
+                    await asyncio.sleep(coalesce)
+            if len(reply.chunks) > sent:
+                upto = len(reply.chunks)
+                yield {
+                    "type": "delta",
+                    "message": message_id,
+                    "seq": upto,
+                    "text": "".join(reply.chunks[sent:upto]),
+                }
+                sent = upto
+            while noted < len(reply.notes) and reply.notes[noted][0] <= sent:
+                yield reply.notes[noted][1]
+                noted += 1
+            if reply.end is not None and sent >= len(reply.chunks):
+                yield reply.end
+                return

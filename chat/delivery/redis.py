@@ -1,0 +1,166 @@
+"""Reply hub on Redis Streams: any socket on any process can replay a reply from a
+sequence number and follow it live; stops reach the process that generates.
+
+Producers never wait on Redis per token: chunks queue locally and one writer task
+per reply appends them in batches (each entry carries its last sequence number).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from django.conf import settings
+
+from chat.redis_client import get_redis
+
+log = logging.getLogger("chat.delivery")
+
+STOP_CHANNEL = "chat:reply-stop"
+KEY = "chat:reply:{}"
+# How long a finished reply stays replayable from Redis.
+RETAIN_SECONDS = 3600
+
+
+class _Writer:
+    """Batches one reply's chunks into stream entries, in order."""
+
+    def __init__(self, message_id: str) -> None:
+        self.key = KEY.format(message_id)
+        self.pending: list[tuple[str, str]] = []  # (field, value)
+        self.seq = 0
+        self.wake = asyncio.Event()
+        self.closed = False
+        self.task = asyncio.create_task(self._run(), name=f"hub-writer-{message_id}")
+
+    def add(self, field: str, value: str) -> None:
+        self.pending.append((field, value))
+        self.wake.set()
+
+    async def _run(self) -> None:
+        client = get_redis()
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            batch, self.pending = self.pending, []
+            chunks: list[str] = []
+            async with client.pipeline(transaction=False) as pipe:
+                for field, value in batch:
+                    if field == "t":
+                        chunks.append(value)
+                        continue
+                    self._flush(pipe, chunks)
+                    chunks = []
+                    if field == "e":
+                        value = json.dumps({**json.loads(value), "seq": self.seq})
+                    pipe.xadd(self.key, {field: value})
+                self._flush(pipe, chunks)
+                pipe.expire(self.key, RETAIN_SECONDS)
+                await pipe.execute()
+            if self.closed and not self.pending:
+                return
+
+    def _flush(self, pipe, chunks: list[str]) -> None:
+        """One entry for consecutive chunks, keeping their boundaries for replay."""
+        if chunks:
+            self.seq += len(chunks)
+            pipe.xadd(self.key, {"c": json.dumps(chunks), "s": self.seq})
+
+
+class RedisHub:
+    def __init__(self) -> None:
+        self._writers: dict[str, _Writer] = {}
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._listener: asyncio.Task | None = None
+
+    def open(self, message_id: str, task: asyncio.Task | None = None) -> None:
+        self._writers[message_id] = _Writer(message_id)
+        if task is not None:
+            self._tasks[message_id] = task
+        self._ensure_listener()
+
+    def attach_task(self, message_id: str, task: asyncio.Task) -> None:
+        self._tasks[message_id] = task
+
+    def publish(self, message_id: str, text: str) -> None:
+        self._writers[message_id].add("t", text)
+
+    def note(self, message_id: str, frame: dict) -> None:
+        self._writers[message_id].add("n", json.dumps(frame))
+
+    def close(self, message_id: str, end: dict) -> None:
+        writer = self._writers.pop(message_id)
+        self._tasks.pop(message_id, None)
+        writer.closed = True
+        writer.add("e", json.dumps(end))
+
+    async def knows(self, message_id: str) -> bool:
+        return bool(await get_redis().exists(KEY.format(message_id)))
+
+    async def request_stop(self, message_id: str) -> bool:
+        """Ask every process; the one generating the reply cancels it."""
+        if self._cancel_local(message_id):
+            return True
+        await get_redis().publish(STOP_CHANNEL, message_id)
+        return True
+
+    def _cancel_local(self, message_id: str) -> bool:
+        task = self._tasks.get(message_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    def _ensure_listener(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen(), name="hub-stops")
+
+    async def _listen(self) -> None:
+        pubsub = get_redis().pubsub()
+        await pubsub.subscribe(STOP_CHANNEL)
+        try:
+            async for item in pubsub.listen():
+                if item.get("type") == "message":
+                    self._cancel_local(item["data"].decode())
+        finally:
+            await pubsub.aclose()
+
+    async def follow(self, message_id: str, after: int = 0) -> AsyncIterator[dict]:
+        """Replay chunks after `after`, then block for new ones until the end."""
+        client = get_redis()
+        key = KEY.format(message_id)
+        coalesce = settings.CHAT_COALESCE_MS / 1000
+        last_id = "0-0"
+        sent = after
+        while True:
+            result = await client.xread({key: last_id}, block=30000, count=512)
+            if not result:
+                if not await client.exists(key):
+                    return
+                continue
+            text: list[str] = []
+            for entry_id, fields in result[0][1]:
+                last_id = entry_id
+                if b"c" in fields:
+                    chunks = json.loads(fields[b"c"])
+                    seq = int(fields[b"s"])
+                    first = seq - len(chunks) + 1
+                    text.extend(chunks[max(sent + 1 - first, 0) :])
+                    sent = max(sent, seq)
+                    continue
+                if text:
+                    yield _delta(message_id, sent, text)
+                    text = []
+                yield json.loads(fields.get(b"n") or fields[b"e"])
+                if b"e" in fields:
+                    return
+            if text:
+                yield _delta(message_id, sent, text)
+            if coalesce:
+                await asyncio.sleep(coalesce)
+
+
+def _delta(message_id: str, seq: int, text: list[str]) -> dict:
+    return {"type": "delta", "message": message_id, "seq": seq, "text": "".join(text)}

@@ -1,0 +1,123 @@
+"""One error hierarchy: each error carries a stable code, a message for people and,
+where it applies, how many seconds until a retry can succeed.
+
+The edges (consumer, HTTP views) map these to error frames in one place; anything
+else that escapes is logged, recorded and answered with a generic `internal` error.
+"""
+
+from __future__ import annotations
+
+
+class ChatError(Exception):
+    """Base of every error a client may see."""
+
+    code = "internal"
+    message = "Something went wrong on our side. Please try again."
+    retryable = False
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.retry_after = retry_after
+        # Operator-only context (never sent to the browser).
+        self.detail = detail
+        super().__init__(self.message)
+
+
+class InvalidInput(ChatError):
+    """The frame or request is malformed or names something that does not exist."""
+
+    code = "invalid"
+    message = "That request was not understood."
+
+
+class NotFound(InvalidInput):
+    """The object does not exist or belongs to someone else (indistinguishable)."""
+
+    message = "That conversation does not exist."
+
+
+class TooLong(ChatError):
+    """The message is longer than the limit."""
+
+    code = "too_long"
+    message = "That message is too long."
+
+
+class RateLimited(ChatError):
+    """Too many requests in the window; retry_after says when to try again."""
+
+    code = "rate_limited"
+    message = "You are sending messages too quickly."
+    retryable = True
+
+
+class Busy(ChatError):
+    """A reply is already in flight, or the service is saturated."""
+
+    code = "busy"
+    message = "A reply is already being written. Wait for it or press Stop."
+    retryable = True
+
+
+class BudgetExhausted(ChatError):
+    """The user's token or cost budget for the period is spent."""
+
+    code = "budget_exhausted"
+    message = "Your usage budget for this period is spent."
+
+
+class BlockedInput(ChatError):
+    """The input guard refused the message."""
+
+    code = "blocked_input"
+    message = "This message was blocked by the safety filter."
+
+
+class BlockedOutput(ChatError):
+    """The output filter stopped the reply."""
+
+    code = "blocked_output"
+    message = "The reply was stopped by the safety filter."
+
+
+class ProviderUnavailable(ChatError):
+    """The model provider failed or could not be reached."""
+
+    code = "provider_unavailable"
+    message = "The language model is unavailable right now. Please try again."
+    retryable = True
+
+
+class ProviderTimeout(ChatError):
+    """The model provider did not answer in time."""
+
+    code = "timeout"
+    message = "The language model took too long to answer. Please try again."
+    retryable = True
+
+
+class InternalError(ChatError):
+    """An unexpected failure; details are in the logs and the error records."""
+
+
+ERROR_CODES = {
+    cls.code: cls
+    for cls in (
+        InvalidInput,
+        TooLong,
+        RateLimited,
+        Busy,
+        BudgetExhausted,
+        BlockedInput,
+        BlockedOutput,
+        ProviderUnavailable,
+        ProviderTimeout,
+        InternalError,
+    )
+}

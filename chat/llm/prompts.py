@@ -1,0 +1,61 @@
+"""Prompt assembly: the system prompt with its per-turn canary, then the history.
+
+Messages are built here, before the call, and streamed from the chat model itself:
+a prompt | model chain would schedule work per chunk (about five times the cost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+
+from chat.guards.injection import canary_instruction
+
+# User text always travels in its own user-role message, never spliced into the
+# system prompt: the structural layer of the injection defence.
+PROMPT = ChatPromptTemplate.from_messages(
+    [
+        ("system", "{system_prompt}\n\n{canary_instruction}"),
+        MessagesPlaceholder("history"),
+        MessagesPlaceholder("new"),
+    ]
+)
+
+
+def system_messages(canary: str) -> list[BaseMessage]:
+    """The system prompt for one turn, carrying that turn's canary."""
+    value = PROMPT.invoke(
+        {
+            "system_prompt": settings.LLM_SYSTEM_PROMPT,
+            "canary_instruction": canary_instruction(canary),
+            "history": [],
+            "new": [],
+        }
+    )
+    return value.to_messages()
+
+
+def history_messages(pairs: Iterable[tuple[str, str]]) -> list[BaseMessage]:
+    """(role, text) pairs from storage as LangChain messages."""
+    out: list[BaseMessage] = []
+    for role, text in pairs:
+        out.append(HumanMessage(text) if role == "user" else AIMessage(text))
+    return out
+
+
+def assemble(
+    system: list[BaseMessage], history: list[BaseMessage], new: BaseMessage
+) -> list[BaseMessage]:
+    return [*system, *history, new]
+
+
+__all__ = [
+    "PROMPT",
+    "SystemMessage",
+    "assemble",
+    "history_messages",
+    "system_messages",
+]

@@ -1,0 +1,150 @@
+"""Conversations, their messages, and what each reply used and cost."""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+
+class Conversation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated"]
+        indexes = [models.Index(fields=["user", "-updated"])]
+
+    def __str__(self) -> str:
+        return self.title or str(self.id)
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+
+    class Status(models.TextChoices):
+        STREAMING = "streaming", "Streaming"
+        COMPLETE = "complete", "Complete"
+        CANCELLED = "cancelled", "Cancelled"
+        INTERRUPTED = "interrupted", "Interrupted"
+        FILTERED = "filtered", "Filtered"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.COMPLETE, db_index=True
+    )
+    # The client-made id of a user message: a resend with the same id is the same turn.
+    client_id = models.UUIDField(null=True, blank=True)
+    # The user message an assistant message answers.
+    reply_to = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reply"
+    )
+    model = models.CharField(max_length=100, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    cached_input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    # True when the provider reported no usage and the figures are our own count.
+    usage_estimated = models.BooleanField(default=False)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    # Guard decisions for this message, e.g. injection rules that fired when the
+    # policy is "flag" (the message went through but is marked for review).
+    flags = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Touched while streaming (with the partial text), so a sweeper can tell a live
+    # reply from one whose process died.
+    updated = models.DateTimeField(auto_now=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"], name="unique_client_id"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "updated"])]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.content[:60]}"
+
+
+class ModelCall(models.Model):
+    """One row per model call: the usage ledger that totals, budgets and dashboards
+    read. It outlives deleted conversations so history and spending stay true."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="model_calls"
+    )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    model = models.CharField(max_length=100)
+    endpoint = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Message.Status.choices)
+    input_tokens = models.PositiveIntegerField(default=0)
+    cached_input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    usage_estimated = models.BooleanField(default=False)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))
+    cache_hit = models.BooleanField(default=False)
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    run_id = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [
+            models.Index(fields=["user", "created"]),
+            models.Index(fields=["model", "created"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.status} {self.created:%Y-%m-%d %H:%M}"
+
+
+class ErrorRecord(models.Model):
+    """A failure an operator should be able to see: what, who, where and when."""
+
+    kind = models.CharField(max_length=64, db_index=True)
+    code = models.CharField(max_length=32, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    endpoint = models.CharField(max_length=200, blank=True)
+    detail = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    turn_id = models.CharField(max_length=64, blank=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.kind}"

@@ -1,0 +1,34 @@
+"""The async Redis client for per-turn state (hub, limits, cache): one per event loop,
+since connections belong to the loop that opened them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as redis
+from django.conf import settings
+
+_clients: dict[tuple[int, str], redis.Redis] = {}
+
+
+def redis_enabled() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def get_redis() -> redis.Redis:
+    """A client for REDIS_URL on the running loop; rediss:// follows
+    REDIS_SSL_CERT_REQS (Heroku-style Redis uses self-signed certificates)."""
+    url = settings.REDIS_URL
+    key = (id(asyncio.get_running_loop()), url)
+    client = _clients.get(key)
+    if client is None:
+        options: dict = {
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+            "health_check_interval": 30,
+        }
+        if url.startswith("rediss://"):
+            options["ssl_cert_reqs"] = settings.REDIS_SSL_CERT_REQS
+        client = redis.Redis.from_url(url, **options)
+        _clients[key] = client
+    return client

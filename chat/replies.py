@@ -1,0 +1,29 @@
+"""Following a reply: live from the hub while it streams, from storage after."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+from chat import conversations, protocol
+from chat.delivery import get_hub
+from chat.models import Message
+
+
+async def reply_for_join(*, user, message_id: uuid.UUID) -> Message:
+    """The user's reply to follow; someone else's is reported as missing."""
+    return await conversations.reply_get(user=user, message_id=message_id)
+
+
+async def reply_frames(message_id: str, *, after: int) -> AsyncIterator[dict]:
+    """Every frame of the reply after chunk `after`, each exactly once, in order."""
+    hub = get_hub()
+    if await hub.knows(message_id):
+        async for frame in hub.follow(message_id, after=after):
+            yield frame
+        return
+    reply = await Message.objects.aget(pk=message_id)
+    # No longer in memory: the stored text stands for every chunk.
+    if after == 0 and reply.content:
+        yield {"type": "delta", "message": message_id, "seq": 1, "text": reply.content}
+    yield {**protocol.end_frame(reply), "seq": 1 if reply.content else 0}

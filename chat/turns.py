@@ -1,0 +1,268 @@
+"""The turn pipeline: the one place that orders the steps of a turn.
+
+`turn_begin` runs everything that can refuse a message (guards, context window) and
+stores it before any model call; `turn_generate` streams the reply into the hub,
+filters it, and always stores a final status, usage and cost, however it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from langchain_core.messages import BaseMessage, HumanMessage
+
+from chat import conversations, protocol, records
+from chat.conversations import Exchange, ReplyOutcome
+from chat.delivery import get_hub
+from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
+from chat.guards.injection import make_canary, screen
+from chat.guards.output_filter import StreamFilter
+from chat.guards.sanitize import clean_user_text
+from chat.llm import chat_models, prompts
+from chat.llm.registry import cost, get_spec
+from chat.llm.streaming import StreamStats, Usage, stream_text
+from chat.llm.tokens import count_messages, count_text
+from chat.llm.trimming import trim_history
+from chat.models import Message
+
+log = logging.getLogger("chat.turns")
+
+
+@dataclass
+class Turn:
+    id: str
+    user: object
+    exchange: Exchange
+    model: str
+    # The prompt to send; None when this turn is a resend of an existing one.
+    messages: list[BaseMessage] | None = None
+    canary: str = ""
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def reply_id(self) -> str:
+        return str(self.exchange.reply.id)
+
+
+def screen_input(text: str) -> list[str]:
+    """Apply the injection policy: raise BlockedInput, or return flags to record."""
+    policy = settings.CHAT_INJECTION_POLICY
+    if policy == "off":
+        return []
+    result = screen(text)
+    if not result.flagged:
+        return []
+    if policy == "block":
+        raise BlockedInput(
+            "This message looks like an attempt to override the assistant's "
+            "instructions, so it was not sent. Rephrase it and try again.",
+            detail=", ".join(result.reasons),
+        )
+    return [f"injection:{reason}" for reason in result.reasons]
+
+
+async def turn_begin(
+    *, user, client_id: uuid.UUID, conversation_id: uuid.UUID | None, content: str
+) -> Turn:
+    """Check and store a new message; a resend of a known client id returns its turn."""
+    model = chat_models.model_name()
+    turn_id = uuid.uuid4().hex[:12]
+    existing = await conversations.exchange_find(user=user, client_id=client_id)
+    if existing:
+        return Turn(turn_id, user, existing, model)
+    text = clean_user_text(content, max_chars=settings.CHAT_MAX_MESSAGE_CHARS)
+    try:
+        flags = screen_input(text)
+    except BlockedInput as exc:
+        await records.error_record(exc, user=user, kind="input_guard", turn_id=turn_id)
+        raise
+    conversation = None
+    history: list[BaseMessage] = []
+    if conversation_id is not None:
+        conversation = await conversations.conversation_get(
+            user=user, conversation_id=conversation_id
+        )
+        history = prompts.history_messages(
+            await conversations.history_get(conversation=conversation)
+        )
+    canary = make_canary()
+    spec = get_spec(model)
+    trimmed = trim_history(
+        prompts.system_messages(canary),
+        history,
+        HumanMessage(text),
+        window=min(spec.context_window, settings.LLM_CONTEXT_WINDOW),
+        reply_budget=min(settings.LLM_MAX_TOKENS, spec.max_output_tokens),
+        model=model,
+    )
+    exchange = await conversations.exchange_create(
+        user=user,
+        conversation=conversation,
+        client_id=client_id,
+        content=text,
+        model=model,
+        flags=flags,
+    )
+    if not exchange.created:
+        return Turn(turn_id, user, exchange, model)
+    return Turn(turn_id, user, exchange, model, trimmed.messages, canary, flags)
+
+
+def turn_start(turn: Turn) -> None:
+    """Run generation as its own task, owned by the hub rather than by any socket, so
+    a stop can reach it mid-stream and a closed page does not lose the reply."""
+    hub = get_hub()
+    hub.open(turn.reply_id)
+    task = asyncio.create_task(turn_generate(turn), name=f"turn-{turn.id}")
+    hub.attach_task(turn.reply_id, task)
+
+
+async def turn_stop(*, user, message_id: uuid.UUID) -> None:
+    """Stop a reply of this user's that is generating in this process."""
+    reply = await conversations.reply_get(user=user, message_id=message_id)
+    await get_hub().request_stop(str(reply.id))
+
+
+def _config(turn: Turn) -> dict:
+    exchange = turn.exchange
+    return {
+        "run_name": "chat_reply",
+        "tags": ["chat", f"model:{turn.model}"],
+        "metadata": {
+            "turn_id": turn.id,
+            "user_id": getattr(turn.user, "pk", None),
+            "conversation_id": str(exchange.conversation.id),
+            "message_id": turn.reply_id,
+            "user_message_id": str(exchange.user_message.id),
+        },
+    }
+
+
+async def turn_generate(turn: Turn) -> None:
+    """Stream, filter and deliver one reply, then store how it ended."""
+    hub = get_hub()
+    stats = StreamStats()
+    output_filter = StreamFilter(canary=turn.canary, pii=settings.CHAT_REDACT_PII)
+    raw: list[str] = []
+    shown: list[str] = []
+    status = Message.Status.COMPLETE
+    error: ChatError | None = None
+    checkpoint_every = settings.CHAT_CHECKPOINT_SECONDS
+    next_checkpoint = time.monotonic() + checkpoint_every
+    try:
+        model = chat_models.get_chat_model()
+        async for piece in stream_text(model, turn.messages, _config(turn), stats):
+            raw.append(piece)
+            safe = output_filter.feed(piece)
+            if safe:
+                shown.append(safe)
+                hub.publish(turn.reply_id, safe)
+            if time.monotonic() >= next_checkpoint:
+                next_checkpoint = time.monotonic() + checkpoint_every
+                await conversations.reply_checkpoint(
+                    reply=turn.exchange.reply, content="".join(shown)
+                )
+        tail = output_filter.finish()
+        if tail:
+            shown.append(tail)
+            hub.publish(turn.reply_id, tail)
+    except asyncio.CancelledError:
+        status = Message.Status.CANCELLED
+        asyncio.current_task().uncancel()
+    except BlockedOutput as exc:
+        status, error = Message.Status.FILTERED, exc
+    except ChatError as exc:
+        status, error = _broken(raw), exc
+    except Exception as exc:
+        log.exception("turn %s failed", turn.id)
+        error = InternalError(detail=repr(exc))
+        error.__cause__ = exc
+        status = _broken(raw)
+    await _finish(turn, stats, raw, "".join(shown), status, error)
+
+
+def _broken(raw: list[str]) -> str:
+    """A failure after text was sent is an interruption, never silently retried."""
+    return Message.Status.INTERRUPTED if raw else Message.Status.FAILED
+
+
+def _usage(turn: Turn, stats: StreamStats, raw_text: str) -> Usage:
+    """The provider's usage when it sent one, else our own (high-side) count."""
+    if stats.usage is not None:
+        return stats.usage
+    return Usage(
+        input_tokens=count_messages(turn.messages, turn.model),
+        output_tokens=count_text(raw_text, turn.model) if raw_text else 0,
+        estimated=True,
+    )
+
+
+async def _finish(
+    turn: Turn,
+    stats: StreamStats,
+    raw: list[str],
+    content: str,
+    status: str,
+    error: ChatError | None,
+) -> None:
+    hub = get_hub()
+    usage = _usage(turn, stats, "".join(raw))
+    spec = get_spec(turn.model)
+    outcome = ReplyOutcome(
+        content=content,
+        status=status,
+        model=turn.model,
+        endpoint=chat_models.endpoint(),
+        input_tokens=usage.input_tokens,
+        cached_input_tokens=usage.cached_input_tokens,
+        output_tokens=usage.output_tokens,
+        usage_estimated=usage.estimated,
+        cost=cost(
+            spec,
+            input_tokens=usage.input_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            output_tokens=usage.output_tokens,
+        ),
+        ttft_ms=stats.ttft_ms,
+        duration_ms=stats.duration_ms(),
+        error_code=error.code if error else "",
+        run_id=stats.run_id,
+    )
+    try:
+        reply = await conversations.reply_finish(
+            user=turn.user, exchange=turn.exchange, outcome=outcome
+        )
+        if error is not None:
+            await records.error_record(
+                error,
+                user=turn.user,
+                kind="reply",
+                turn_id=turn.id,
+                conversation=turn.exchange.conversation,
+                message=reply,
+                endpoint=outcome.endpoint,
+            )
+            hub.note(turn.reply_id, protocol.error_frame(error, message_id=turn.reply_id))
+        hub.close(turn.reply_id, protocol.end_frame(reply))
+    except Exception:
+        log.exception("turn %s could not be stored", turn.id)
+        hub.close(turn.reply_id, protocol.end_unsaved_frame(turn.reply_id, content))
+    log.info(
+        "turn finished",
+        extra={
+            "turn_id": turn.id,
+            "status": status,
+            "model": turn.model,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "estimated": usage.estimated,
+            "ttft_ms": stats.ttft_ms,
+            "duration_ms": outcome.duration_ms,
+            "error_code": outcome.error_code,
+        },
+    )

@@ -1,0 +1,127 @@
+"""Pages and the small JSON API the page uses; each view parses, calls one service or
+selector, and renders."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UserCreationForm
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from chat import conversations, usage
+from chat.errors import NotFound
+from chat.llm.chat_models import is_demo, model_name
+from chat.models import Conversation
+from chat.protocol import usage_of
+from chat.rendering import render_markdown
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "chat/index.html",
+        {
+            "model_name": model_name(),
+            "demo": is_demo(),
+            "signup_enabled": settings.CHAT_SIGNUP_ENABLED,
+        },
+    )
+
+
+class LoginView(auth_views.LoginView):
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            signup_enabled=settings.CHAT_SIGNUP_ENABLED, **kwargs
+        )
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.CHAT_SIGNUP_ENABLED:
+        raise Http404("Sign-up is disabled.")
+    if request.user.is_authenticated:
+        return redirect("chat:index")
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("chat:index")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def _api_login_required(view):
+    """JSON 401 instead of a login redirect, for the page's fetch calls."""
+
+    async def wrapped(request, *args, **kwargs):
+        user = await request.auser()
+        if not user.is_authenticated:
+            return JsonResponse(
+                {"code": "unauthenticated", "message": "Log in first."}, status=401
+            )
+        request.user = user
+        return await view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@_api_login_required
+async def conversation_list(request: HttpRequest) -> JsonResponse:
+    rows = Conversation.objects.filter(user=request.user).values(
+        "id", "title", "updated"
+    )[:200]
+    return JsonResponse(
+        {
+            "conversations": [
+                {"id": str(r["id"]), "title": r["title"], "updated": r["updated"]}
+                async for r in rows
+            ]
+        }
+    )
+
+
+@require_http_methods(["GET", "DELETE"])
+@_api_login_required
+async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonResponse:
+    try:
+        conversation = await conversations.conversation_get(
+            user=request.user, conversation_id=pk
+        )
+    except NotFound as exc:
+        return JsonResponse({"code": exc.code, "message": exc.message}, status=404)
+    if request.method == "DELETE":
+        await conversation.adelete()
+        return JsonResponse({"deleted": str(pk)})
+    messages = [
+        {
+            "id": str(m.id),
+            "role": m.role,
+            "content": m.content,
+            "html": render_markdown(m.content) if m.role == "assistant" else None,
+            "status": m.status,
+            "usage": usage_of(m) if m.role == "assistant" else None,
+            "cost": f"{m.cost:.8f}" if m.role == "assistant" else None,
+            "model": m.model,
+            "ttft_ms": m.ttft_ms,
+            "created": m.created,
+        }
+        async for m in conversation.messages.order_by("created")
+    ]
+    return JsonResponse(
+        {"id": str(conversation.id), "title": conversation.title, "messages": messages}
+    )
+
+
+@_api_login_required
+async def usage_summary(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(await usage.usage_summary(user=request.user))
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers."""
+    return JsonResponse({"status": "ok"})

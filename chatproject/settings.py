@@ -1,0 +1,257 @@
+"""Settings: embedded defaults with nothing set, production from the environment.
+
+Every variable is documented in `.env.example` and docs/configuration.md.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core -----------------------------------------------------------------------
+
+DEBUG = env.bool("DEBUG", default=False)
+INSECURE_DEV_KEY = "django-insecure-local-development-only"
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEV_KEY)
+if not DEBUG and SECRET_KEY in ("", INSECURE_DEV_KEY) and not env.bool(
+    "CHAT_ALLOW_INSECURE_KEY", default=False
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing or still the development default while DEBUG is off. "
+        "Set SECRET_KEY in the environment to a long random value, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, "
+        "or set DEBUG=1 for local development."
+    )
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatproject.urls"
+ASGI_APPLICATION = "chatproject.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Data -----------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+# Heroku-style Redis serves TLS (rediss://) with a self-signed certificate.
+REDIS_SSL_CERT_REQS = env.str("REDIS_SSL_CERT_REQS", default="none")
+
+
+def _redis_host() -> dict:
+    """channels-redis host entry; rediss:// gets the platform's certificate policy."""
+    if REDIS_URL.startswith("rediss://"):
+        return {"address": REDIS_URL, "ssl_cert_reqs": REDIS_SSL_CERT_REQS}
+    return {"address": REDIS_URL}
+
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [_redis_host()], "prefix": "chat:asgi"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "chat-default",
+    }
+}
+
+# --- Auth -----------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chat:index"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Locale and static ---------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Security headers ----------------------------------------------------------
+
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+
+# --- Logging --------------------------------------------------------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "chat.logs.RedactSecretsFilter"}},
+    "formatters": {
+        "json": {"()": "chat.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("LOG_FORMAT", default="plain" if DEBUG else "json"),
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "openai": {"level": "WARNING"},
+    },
+}
+
+# --- The model ------------------------------------------------------------------
+
+# An OpenAI-compatible endpoint: OpenAI itself, or llama.cpp, vLLM, Ollama.
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+# "openai" talks to the endpoint above; "demo" is the built-in, clearly labelled
+# demo model. Default: openai when a key or base URL is set, demo otherwise.
+LLM_BACKEND = env.str(
+    "LLM_BACKEND", default="openai" if (OPENAI_API_KEY or OPENAI_BASE_URL) else "demo"
+)
+LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
+LLM_TEMPERATURE = env.float("LLM_TEMPERATURE", default=0.7)
+LLM_TOP_P = env.float("LLM_TOP_P", default=1.0)
+# Reply cap in tokens; also the reply budget reserved when trimming history.
+LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=512)
+# Seconds for the whole HTTP request to the provider, and for connecting.
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=60.0)
+LLM_CONNECT_TIMEOUT = env.float("LLM_CONNECT_TIMEOUT", default=5.0)
+# Retries by the openai SDK (the one retry layer), with its backoff and Retry-After.
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+LLM_SYSTEM_PROMPT = env.str(
+    "LLM_SYSTEM_PROMPT",
+    default="You are a helpful, concise assistant. Answer in Markdown.",
+)
+# Bumped whenever the system prompt or message template changes meaningfully.
+LLM_PROMPT_VERSION = env.str("LLM_PROMPT_VERSION", default="1")
+# Context window of the model in tokens, used when trimming history.
+LLM_CONTEXT_WINDOW = env.int("LLM_CONTEXT_WINDOW", default=8192)
+
+# --- Chat -----------------------------------------------------------------------
+
+# Longest accepted user message, in characters, after normalisation.
+CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=8000)
+# Largest accepted WebSocket frame in bytes; bigger frames close the socket (1009).
+CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=65536)
+# How long deltas are held to coalesce them into one frame, in milliseconds.
+CHAT_COALESCE_MS = env.float("CHAT_COALESCE_MS", default=8.0)
+# Self-service sign-up on the login page.
+CHAT_SIGNUP_ENABLED = env.bool("CHAT_SIGNUP_ENABLED", default=True)
+# Streaming rows older than this (seconds) with no live task are marked interrupted.
+CHAT_STALE_STREAM_SECONDS = env.int("CHAT_STALE_STREAM_SECONDS", default=120)
+# In DEBUG with no users, create a local account and print its credentials.
+CHAT_CREATE_LOCAL_USER = env.bool("CHAT_CREATE_LOCAL_USER", default=DEBUG)
+# Pause between the demo model's tokens, in milliseconds.
+CHAT_DEMO_DELAY_MS = env.float("CHAT_DEMO_DELAY_MS", default=15.0)
+# What the prompt-injection screen does with a match: block, flag (record and
+# continue) or off.
+CHAT_INJECTION_POLICY = env.str("CHAT_INJECTION_POLICY", default="block")
+# Also redact e-mail addresses and phone numbers from replies (secrets always are).
+CHAT_REDACT_PII = env.bool("CHAT_REDACT_PII", default=False)
+# Seconds between saves of a streaming reply's partial text (what survives a crash).
+CHAT_CHECKPOINT_SECONDS = env.float("CHAT_CHECKPOINT_SECONDS", default=5.0)

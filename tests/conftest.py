@@ -1,0 +1,34 @@
+import os
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from chat.llm import chat_models
+from tests.fakes import FakeStreamingChatModel
+
+pytest_plugins = ["tests.servers.fixtures"]
+
+
+def need_service(reason: str) -> None:
+    """Skip on a laptop without the service; fail under CI, where it must exist."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required under CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """Swap the one model seam for a token-by-token fake; returns it to configure."""
+    model = FakeStreamingChatModel(calls=[])
+    monkeypatch.setattr(chat_models, "get_chat_model", lambda: model)
+    return model
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("alice", password="pw-alice-123!")
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("bob", password="pw-bob-123!")
