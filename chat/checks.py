@@ -14,7 +14,8 @@ def check_chat_settings(app_configs, **kwargs):
     if settings.LLM_BACKEND not in ("openai", "demo"):
         errors.append(
             checks.Error(
-                f"LLM_BACKEND must be 'openai' or 'demo', not {settings.LLM_BACKEND!r}.",
+                "LLM_BACKEND must be 'openai' or 'demo', "
+                f"not {settings.LLM_BACKEND!r}.",
                 id="chat.E001",
             )
         )

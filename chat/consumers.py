@@ -97,6 +97,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             async for frame in replies.reply_frames(message_id, after=after):
                 await self.send_json(frame)
+        except Exception:
+            # The reply goes on and is stored; this socket can join it again.
+            log.exception("following reply %s failed", message_id)
+            await self.send_json(
+                protocol.error_frame(InternalError(), message_id=message_id)
+            )
         finally:
             if self.followers.get(message_id) is asyncio.current_task():
                 del self.followers[message_id]

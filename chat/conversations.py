@@ -27,7 +27,7 @@ class Exchange:
 
 
 async def conversation_get(*, user, conversation_id: uuid.UUID) -> Conversation:
-    """The user's conversation; someone else's is reported exactly like a missing one."""
+    """The user's conversation; someone else's looks exactly like a missing one."""
     try:
         return await Conversation.objects.aget(id=conversation_id, user=user)
     except Conversation.DoesNotExist:
@@ -38,9 +38,7 @@ async def exchange_find(*, user, client_id: uuid.UUID) -> Exchange | None:
     """The exchange an earlier send with this client id made, if any."""
     user_message = (
         await Message.objects.select_related("conversation", "reply")
-        .filter(
-            conversation__user=user, client_id=client_id, role=Message.Role.USER
-        )
+        .filter(conversation__user=user, client_id=client_id, role=Message.Role.USER)
         .afirst()
     )
     if user_message is None:

@@ -247,7 +247,9 @@ async def _finish(
                 message=reply,
                 endpoint=outcome.endpoint,
             )
-            hub.note(turn.reply_id, protocol.error_frame(error, message_id=turn.reply_id))
+            hub.note(
+                turn.reply_id, protocol.error_frame(error, message_id=turn.reply_id)
+            )
         hub.close(turn.reply_id, protocol.end_frame(reply))
     except Exception:
         log.exception("turn %s could not be stored", turn.id)

@@ -10,14 +10,35 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+
+
+class SiteOriginValidator(OriginValidator):
+    """Channels' AllowedHostsOriginValidator, but reading ALLOWED_HOSTS per connection
+    rather than at import, so the setting can change without a new application."""
+
+    def __init__(self, application):
+        super().__init__(application, [])
+
+    def valid_origin(self, parsed_origin):
+        allowed = settings.ALLOWED_HOSTS
+        if settings.DEBUG and not allowed:
+            allowed = ["localhost", "127.0.0.1", "[::1]"]
+        if parsed_origin is None:
+            return "*" in allowed
+        return any(
+            pattern == "*" or self.match_allowed_origin(parsed_origin, pattern)
+            for pattern in allowed
+        )
+
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SiteOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

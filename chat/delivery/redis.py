@@ -22,6 +22,7 @@ STOP_CHANNEL = "chat:reply-stop"
 KEY = "chat:reply:{}"
 # How long a finished reply stays replayable from Redis.
 RETAIN_SECONDS = 3600
+BLOCK_MS = 2000
 
 
 class _Writer:
@@ -97,6 +98,8 @@ class RedisHub:
         writer.add("e", json.dumps(end))
 
     async def knows(self, message_id: str) -> bool:
+        if message_id in self._writers:
+            return True
         return bool(await get_redis().exists(KEY.format(message_id)))
 
     async def request_stop(self, message_id: str) -> bool:
@@ -135,7 +138,8 @@ class RedisHub:
         last_id = "0-0"
         sent = after
         while True:
-            result = await client.xread({key: last_id}, block=30000, count=512)
+            # Block for less than the client's socket timeout, then poll again.
+            result = await client.xread({key: last_id}, block=BLOCK_MS, count=512)
             if not result:
                 if not await client.exists(key):
                     return

@@ -1,9 +1,8 @@
 from datetime import timedelta
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.management.base import BaseCommand
-
-from asgiref.sync import async_to_sync
 
 from chat.sweeper import stale_replies_sweep
 
@@ -20,7 +19,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, older_than=None, **options):
-        seconds = settings.CHAT_STALE_STREAM_SECONDS if older_than is None else older_than
+        seconds = (
+            settings.CHAT_STALE_STREAM_SECONDS if older_than is None else older_than
+        )
         count = async_to_sync(stale_replies_sweep)(
             older_than=timedelta(seconds=seconds)
         )
