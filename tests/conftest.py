@@ -32,3 +32,16 @@ def user(db):
 @pytest.fixture
 def other_user(db):
     return get_user_model().objects.create_user("bob", password="pw-bob-123!")
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    """The suite runs with production settings but speaks plain HTTP to itself and
+    serves static files without a collectstatic manifest."""
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }

@@ -1,0 +1,124 @@
+"""Pages and the page's JSON API: login required, owner-checked."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from chat.models import Conversation, Message, ModelCall
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def conversation(user):
+    conv = Conversation.objects.create(user=user, title="Colours")
+    question = Message.objects.create(conversation=conv, role="user", content="Hi")
+    Message.objects.create(
+        conversation=conv,
+        role="assistant",
+        content="**Red**, <script>x</script>",
+        reply_to=question,
+        output_tokens=3,
+        cost=Decimal("0.00001"),
+    )
+    return conv
+
+
+def test_chat_page_requires_login(client):
+    response = client.get(reverse("chat:index"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_chat_page_renders_with_csp_nonce(client, user):
+    client.force_login(user)
+    response = client.get(reverse("chat:index"))
+    assert response.status_code == 200
+    policy = response["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "'nonce-" in policy
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce}"' in response.content.decode()
+
+
+def test_api_requires_login(client):
+    response = client.get(reverse("chat:conversation-list"))
+    assert response.status_code == 401 and response.json()["code"] == "unauthenticated"
+
+
+def test_conversation_list_and_detail(client, user, conversation):
+    client.force_login(user)
+    listing = client.get(reverse("chat:conversation-list")).json()
+    assert [c["title"] for c in listing["conversations"]] == ["Colours"]
+    detail = client.get(
+        reverse("chat:conversation-detail", args=[conversation.id])
+    ).json()
+    roles = [m["role"] for m in detail["messages"]]
+    assert roles == ["user", "assistant"]
+    reply = detail["messages"][1]
+    assert "<strong>Red</strong>" in reply["html"] and "<script" not in reply["html"]
+    assert detail["messages"][0]["html"] is None
+
+
+def test_someone_elses_conversation_is_404(client, other_user, conversation):
+    client.force_login(other_user)
+    url = reverse("chat:conversation-detail", args=[conversation.id])
+    assert client.get(url).status_code == 404
+    assert client.delete(url).status_code == 404
+    assert Conversation.objects.filter(pk=conversation.pk).exists()
+    listing = client.get(reverse("chat:conversation-list")).json()
+    assert listing["conversations"] == []
+
+
+def test_delete_needs_csrf_and_keeps_the_ledger(user, conversation):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    url = reverse("chat:conversation-detail", args=[conversation.id])
+    assert client.delete(url).status_code == 403
+    client.get(reverse("chat:index"))
+    token = client.cookies["csrftoken"].value
+    ModelCall.objects.create(user=user, model="demo", status="complete", cost=1)
+    assert client.delete(url, headers={"X-CSRFToken": token}).status_code == 200
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert ModelCall.objects.filter(user=user).count() == 1
+
+
+def test_usage_summary_counts_today_and_month(client, user):
+    ModelCall.objects.create(
+        user=user,
+        model="gpt-4o-mini",
+        status="complete",
+        input_tokens=10,
+        output_tokens=5,
+        cost=Decimal("0.25"),
+    )
+    client.force_login(user)
+    usage = client.get(reverse("chat:usage")).json()
+    assert usage["today"]["input_tokens"] == 10 and usage["today"]["cost"] == "0.250000"
+    assert usage["month"]["output_tokens"] == 5
+
+
+def test_signup_creates_and_logs_in(client):
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": "carol",
+            "password1": "a-Str0ng-pass!",
+            "password2": "a-Str0ng-pass!",
+        },
+    )
+    assert response.status_code == 302
+    assert get_user_model().objects.filter(username="carol").exists()
+    assert client.get(reverse("chat:index")).status_code == 200
+
+
+def test_signup_can_be_switched_off(client, settings):
+    settings.CHAT_SIGNUP_ENABLED = False
+    assert client.get(reverse("signup")).status_code == 404
+    assert "Sign up" not in client.get(reverse("login")).content.decode()
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
