@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core import checks
 
-from chat.llm.registry import check_models
+from chat.llm.registry import UnknownModel, check_models, get_spec
 
 checks.register(check_models, "chat")
 
@@ -38,4 +38,12 @@ def check_chat_settings(app_configs, **kwargs):
                 id="chat.E003",
             )
         )
+    for entry in settings.LLM_FALLBACKS:
+        name = entry.partition("@")[0]
+        try:
+            get_spec(name)
+        except UnknownModel as exc:
+            errors.append(
+                checks.Error(f"LLM_FALLBACKS names {name!r}: {exc}", id="chat.E004")
+            )
     return errors

@@ -24,8 +24,9 @@ from chat.guards.injection import make_canary, screen
 from chat.guards.output_filter import StreamFilter
 from chat.guards.sanitize import clean_user_text
 from chat.llm import chat_models, prompts
+from chat.llm.failover import stream_reply
 from chat.llm.registry import cost, get_spec
-from chat.llm.streaming import StreamStats, Usage, stream_text
+from chat.llm.streaming import StreamStats, Usage
 from chat.llm.tokens import count_messages, count_text
 from chat.llm.trimming import trim_history
 from chat.models import Message
@@ -54,7 +55,7 @@ def screen_input(text: str) -> list[str]:
     policy = settings.CHAT_INJECTION_POLICY
     if policy == "off":
         return []
-    result = screen(text)
+    result = screen(text, threshold=settings.CHAT_INJECTION_THRESHOLD)
     if not result.flagged:
         return []
     if policy == "block":
@@ -155,8 +156,7 @@ async def turn_generate(turn: Turn) -> None:
     checkpoint_every = settings.CHAT_CHECKPOINT_SECONDS
     next_checkpoint = time.monotonic() + checkpoint_every
     try:
-        model = chat_models.get_chat_model()
-        async for piece in stream_text(model, turn.messages, _config(turn), stats):
+        async for piece in stream_reply(turn.messages, _config(turn), stats):
             raw.append(piece)
             safe = output_filter.feed(piece)
             if safe:
@@ -191,13 +191,16 @@ def _broken(raw: list[str]) -> str:
     return Message.Status.INTERRUPTED if raw else Message.Status.FAILED
 
 
-def _usage(turn: Turn, stats: StreamStats, raw_text: str) -> Usage:
-    """The provider's usage when it sent one, else our own (high-side) count."""
+def _usage(model: str, turn: Turn, stats: StreamStats, raw_text: str, status) -> Usage:
+    """The provider's usage when it sent one, else our own (high-side) count. A call
+    that failed before any text is not billed by providers: zero."""
     if stats.usage is not None:
         return stats.usage
+    if status == Message.Status.FAILED and not raw_text:
+        return Usage(estimated=True)
     return Usage(
-        input_tokens=count_messages(turn.messages, turn.model),
-        output_tokens=count_text(raw_text, turn.model) if raw_text else 0,
+        input_tokens=count_messages(turn.messages, model),
+        output_tokens=count_text(raw_text, model) if raw_text else 0,
         estimated=True,
     )
 
@@ -211,19 +214,19 @@ async def _finish(
     error: ChatError | None,
 ) -> None:
     hub = get_hub()
-    usage = _usage(turn, stats, "".join(raw))
-    spec = get_spec(turn.model)
+    model = stats.model or turn.model
+    usage = _usage(model, turn, stats, "".join(raw), status)
     outcome = ReplyOutcome(
         content=content,
         status=status,
-        model=turn.model,
-        endpoint=chat_models.endpoint(),
+        model=model,
+        endpoint=stats.endpoint or chat_models.endpoint(),
         input_tokens=usage.input_tokens,
         cached_input_tokens=usage.cached_input_tokens,
         output_tokens=usage.output_tokens,
         usage_estimated=usage.estimated,
         cost=cost(
-            spec,
+            get_spec(model),
             input_tokens=usage.input_tokens,
             cached_input_tokens=usage.cached_input_tokens,
             output_tokens=usage.output_tokens,

@@ -226,7 +226,7 @@ LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=512)
 # Seconds for the whole HTTP request to the provider, and for connecting.
 LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=60.0)
 LLM_CONNECT_TIMEOUT = env.float("LLM_CONNECT_TIMEOUT", default=5.0)
-# Retries by the openai SDK (the one retry layer), with its backoff and Retry-After.
+# Retries before the first token (chat/llm/failover.py: the one retry layer).
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
 LLM_SYSTEM_PROMPT = env.str(
     "LLM_SYSTEM_PROMPT",
@@ -256,6 +256,8 @@ CHAT_DEMO_DELAY_MS = env.float("CHAT_DEMO_DELAY_MS", default=15.0)
 # What the prompt-injection screen does with a match: block, flag (record and
 # continue) or off.
 CHAT_INJECTION_POLICY = env.str("CHAT_INJECTION_POLICY", default="block")
+# Score at which the screen counts a message as an injection attempt (lower: stricter).
+CHAT_INJECTION_THRESHOLD = env.float("CHAT_INJECTION_THRESHOLD", default=1.0)
 # Also redact e-mail addresses and phone numbers from replies (secrets always are).
 CHAT_REDACT_PII = env.bool("CHAT_REDACT_PII", default=False)
 # Seconds between saves of a streaming reply's partial text (what survives a crash).
@@ -275,3 +277,21 @@ CHAT_TIKTOKEN_CACHE_DIR = env.str(
         "TIKTOKEN_CACHE_DIR", default=str(BASE_DIR / ".cache" / "tiktoken")
     ),
 )
+
+# --- Resilience -----------------------------------------------------------------
+
+# Fallbacks tried in order when the primary fails before its first token:
+# comma-separated "model" (same endpoint) or "model@https://host/v1".
+LLM_FALLBACKS = env.list("LLM_FALLBACKS", default=[])
+# Exponential backoff with jitter between retries (seconds), before any text.
+LLM_RETRY_BASE_DELAY = env.float("LLM_RETRY_BASE_DELAY", default=0.5)
+LLM_RETRY_MAX_DELAY = env.float("LLM_RETRY_MAX_DELAY", default=8.0)
+# A Retry-After longer than this fails fast (retryable) instead of waiting.
+LLM_MAX_RETRY_AFTER = env.float("LLM_MAX_RETRY_AFTER", default=20.0)
+# Seconds to the first token, and between chunks after it; 0 disables.
+LLM_FIRST_TOKEN_TIMEOUT = env.float("LLM_FIRST_TOKEN_TIMEOUT", default=30.0)
+LLM_CHUNK_GAP_TIMEOUT = env.float("LLM_CHUNK_GAP_TIMEOUT", default=20.0)
+# Circuit breaker per model endpoint: failures in a row before it opens, and the
+# cool-down before one probe is let through.
+CHAT_BREAKER_FAILURES = env.int("CHAT_BREAKER_FAILURES", default=5)
+CHAT_BREAKER_COOLDOWN = env.float("CHAT_BREAKER_COOLDOWN", default=30.0)

@@ -45,3 +45,18 @@ def _plain_http(settings):
             "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         },
     }
+
+
+@pytest.fixture
+def via(settings):
+    """Point the app's one model seam at an OpenAI-compatible base URL."""
+
+    def point(base_url: str, model: str = "gpt-4o-mini", **extra) -> None:
+        settings.LLM_BACKEND = "openai"
+        settings.OPENAI_BASE_URL = base_url
+        settings.OPENAI_API_KEY = "test-key"
+        settings.LLM_MODEL = model
+        for name, value in extra.items():
+            setattr(settings, name, value)
+
+    return point

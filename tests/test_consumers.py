@@ -5,58 +5,13 @@ import json
 import uuid
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from chat.models import Conversation, Message, ModelCall
 from chatproject.asgi import application
+from tests.ws import ORIGIN, connect, read_reply, send_frame, text_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://testserver")
-
-
-@sync_to_async
-def session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def connect(user, *, origin=ORIGIN) -> WebsocketCommunicator:
-    headers = [origin, (b"host", b"testserver")]
-    if user is not None:
-        headers.append((b"cookie", await session_cookie(user)))
-    comm = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
-    connected, _ = await comm.connect()
-    assert connected
-    hello = await comm.receive_json_from()
-    assert hello["type"] == "hello" and hello["protocol"] == 1
-    return comm
-
-
-async def read_reply(comm, wait=5) -> list[dict]:
-    """Frames up to and including the reply's end frame."""
-    frames = []
-    while True:
-        frame = json.loads(await comm.receive_from(timeout=wait))
-        frames.append(frame)
-        if frame["type"] == "end":
-            return frames
-
-
-def send_frame(content="Hi there", conversation=None, id=None) -> dict:
-    return {
-        "type": "send",
-        "id": str(id or uuid.uuid4()),
-        "conversation": conversation,
-        "content": content,
-    }
-
-
-def text_of(frames) -> str:
-    return "".join(f["text"] for f in frames if f["type"] == "delta")
 
 
 async def test_anonymous_socket_is_closed_with_4401():

@@ -10,33 +10,9 @@ import pytest
 from chat.llm.registry import cost, get_spec
 from chat.models import Message, ModelCall
 from tests.servers.fake_openai import Cut, Reply, Stall, Status
-from tests.test_consumers import connect, read_reply, send_frame, text_of
+from tests.ws import connect, one_turn, read_reply, send_frame, text_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def via(settings):
-    """Point the app's one model seam at an OpenAI-compatible base URL."""
-
-    def point(base_url: str, model: str = "gpt-4o-mini", **extra) -> None:
-        settings.LLM_BACKEND = "openai"
-        settings.OPENAI_BASE_URL = base_url
-        settings.OPENAI_API_KEY = "test-key"
-        settings.LLM_MODEL = model
-        for name, value in extra.items():
-            setattr(settings, name, value)
-
-    return point
-
-
-async def one_turn(user, content="Hello?"):
-    comm = await connect(user)
-    await comm.send_json_to(send_frame(content))
-    start = await comm.receive_json_from()
-    frames = await read_reply(comm, wait=30)
-    await comm.disconnect()
-    return start, frames
 
 
 async def test_streamed_usage_is_stored_exactly_and_priced(user, fake_openai, via):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import openai
@@ -25,18 +26,56 @@ def endpoint() -> str:
     return settings.OPENAI_BASE_URL or "https://api.openai.com/v1"
 
 
-def get_chat_model() -> BaseChatModel:
-    """The configured chat model; cached per configuration (clients hold pools)."""
+@dataclass(frozen=True)
+class Candidate:
+    """A model the turn may stream from: the primary, then each fallback."""
+
+    name: str
+    endpoint: str
+    model: BaseChatModel
+
+    @property
+    def key(self) -> str:
+        """What the circuit breaker tracks: one model at one endpoint."""
+        return f"{self.name}@{self.endpoint}"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def candidates() -> list[Candidate]:
+    """The primary model, then LLM_FALLBACKS in order ("model" on the primary's
+    endpoint, or "model@base_url")."""
+    out = [Candidate(model_name(), endpoint(), get_chat_model())]
+    if is_demo():
+        return out
+    for entry in settings.LLM_FALLBACKS:
+        name, _, base_url = entry.partition("@")
+        base_url = base_url or settings.OPENAI_BASE_URL
+        out.append(
+            Candidate(
+                name,
+                base_url or "https://api.openai.com/v1",
+                get_chat_model(model=name, base_url=base_url),
+            )
+        )
+    return out
+
+
+def get_chat_model(
+    *, model: str | None = None, base_url: str | None = None
+) -> BaseChatModel:
+    """The configured chat model (or another model or endpoint with the same
+    parameters); cached per configuration, since clients hold connection pools."""
     return _build(
         settings.LLM_BACKEND,
-        settings.LLM_MODEL,
-        settings.OPENAI_BASE_URL,
+        model or settings.LLM_MODEL,
+        settings.OPENAI_BASE_URL if base_url is None else base_url,
         settings.LLM_TEMPERATURE,
         settings.LLM_TOP_P,
         settings.LLM_MAX_TOKENS,
         settings.LLM_TIMEOUT,
         settings.LLM_CONNECT_TIMEOUT,
-        settings.LLM_MAX_RETRIES,
         settings.CHAT_DEMO_DELAY_MS,
     )
 
@@ -51,7 +90,6 @@ def _build(
     max_tokens: int,
     timeout: float,
     connect_timeout: float,
-    max_retries: int,
     demo_delay_ms: float,
 ) -> BaseChatModel:
     if backend == "demo":
@@ -70,7 +108,7 @@ def _build(
         # Usage on streams is off by default whenever a base URL is set.
         stream_usage=True,
         timeout=openai.Timeout(timeout, connect=connect_timeout),
-        # The openai SDK's retries are the one retry layer: backoff with jitter,
-        # Retry-After honoured, only before the stream has started.
-        max_retries=max_retries,
+        # Retries live in one layer of ours (chat/llm/failover.py): the SDK's would
+        # wait out any Retry-After up to two minutes and hide 429s from the breaker.
+        max_retries=0,
     )

@@ -34,6 +34,9 @@ class StreamStats:
     first_token_at: float | None = None
     usage: Usage | None = None
     run_id: str = ""
+    # The candidate (primary or fallback) that was streaming last.
+    model: str = ""
+    endpoint: str = ""
 
     @property
     def ttft_ms(self) -> int | None:
@@ -87,10 +90,13 @@ async def stream_text(
     except openai.APITimeoutError as exc:
         raise ProviderTimeout(detail=type(exc).__name__) from exc
     except openai.APIStatusError as exc:
-        retry_after = _retry_after(exc.response)
-        raise ProviderUnavailable(
-            retry_after=retry_after, detail=f"HTTP {exc.status_code}"
-        ) from exc
+        error = ProviderUnavailable(
+            retry_after=_retry_after(exc.response), detail=f"HTTP {exc.status_code}"
+        )
+        # Worth retrying (or falling back): overload, rate limits, server errors.
+        error.retryable = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+        error.status = exc.status_code
+        raise error from exc
     except openai.APIConnectionError as exc:
         raise ProviderUnavailable(detail=type(exc).__name__) from exc
 

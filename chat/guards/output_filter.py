@@ -1,0 +1,135 @@
+"""The streaming output filter: redacts secrets from a reply as it streams, with a
+hold-back buffer so a secret split across chunks is still caught, and stops the
+reply when the turn's canary appears. It fails closed.
+
+What a stream of chunks emits is exactly `redact()` of the whole reply, however it
+was split. The filter keeps the raw text it has not emitted yet and, on each chunk:
+
+- redacts every match that no later text could change: a match is final when no
+  unfinished match (`Redactor.hold`) starts at or before it;
+- emits plain text up to the earliest start of an unfinished match, or of a
+  possible prefix of the canary, and holds the rest (in English prose, typically
+  the last partial word);
+- raises `BlockedOutput` as soon as the raw text contains the canary, before any
+  part of it was emitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chat.errors import BlockedOutput
+from chat.guards.secrets import MAX_SECRET_LEN, redactor
+
+__all__ = ["StreamFilter"]
+
+# Raw text kept before the buffer: the rules' lookbehinds read one character back.
+_CONTEXT = 8
+
+
+class StreamFilter:
+    """Redacts one reply as it streams; `feed` each chunk, then `finish` once."""
+
+    def __init__(self, *, canary: str | None = None, pii: bool = False) -> None:
+        self._redactor = redactor(pii=pii)
+        self._canary = canary or ""
+        self._context_len = max(_CONTEXT, len(self._canary))
+        self._context = ""  # the last raw characters already emitted
+        self._pending = ""  # raw text not emitted yet
+        self._closed = False
+
+    @property
+    def pending(self) -> str:
+        """The raw text held back so far (for tests and measurements)."""
+        return self._pending
+
+    def feed(self, chunk: str) -> str:
+        """The text that is safe to show now (maybe empty)."""
+        return self._guarded(self._feed, chunk)
+
+    def finish(self) -> str:
+        """The rest of the reply, redacted, at the end of the stream."""
+        return self._guarded(self._finish)
+
+    def _guarded(self, step: Callable[..., str], *args: str) -> str:
+        # Fail closed: after any failure nothing more leaves this filter.
+        if self._closed:
+            raise BlockedOutput(detail="output filter already closed")
+        try:
+            return step(*args)
+        except BlockedOutput:
+            self._closed = True
+            raise
+        except Exception as exc:
+            self._closed = True
+            raise BlockedOutput(detail=f"output filter failed: {exc!r}") from exc
+
+    def _feed(self, chunk: str) -> str:
+        if not isinstance(chunk, str):
+            raise TypeError(f"chunk must be str, not {type(chunk).__name__}")
+        if not chunk:
+            return ""
+        text = self._context + self._pending + chunk
+        if self._canary:
+            # Only the new chunk and the characters before it can complete a canary.
+            window = text[-(len(chunk) + len(self._canary) - 1) :]
+            if self._canary in window:
+                raise BlockedOutput(detail="the reply contained the turn's canary")
+        out, stop = self._drain(text, final=False)
+        self._context = text[max(0, stop - self._context_len) : stop]
+        self._pending = text[stop:]
+        if len(self._pending) > MAX_SECRET_LEN + len(self._canary):
+            raise RuntimeError(f"held back {len(self._pending)} characters")
+        return out
+
+    def _finish(self) -> str:
+        text = self._context + self._pending
+        out, _ = self._drain(text, final=True)
+        self._pending = ""
+        self._closed = True
+        return out
+
+    def _drain(self, text: str, *, final: bool) -> tuple[str, int]:
+        """The redacted text safe to emit from context + pending, and where the raw
+        text still held back starts."""
+        redactor = self._redactor
+        pos = len(self._context)
+        end = len(text)
+        held = self._canary_start(text) if not final else end
+        unfinished = end if final else self._hold_start(text, pos)
+        out: list[str] = []
+        while True:
+            match = redactor.pattern.search(text, pos)
+            if match is None:
+                break
+            start = match.start()
+            # A match is final only if no unfinished match starts at or before it,
+            # and plain text before it may only go out up to a canary prefix.
+            if start >= unfinished or start > held:
+                break
+            out.append(text[pos:start])
+            out.append(redactor.replacement(match))
+            pos = match.end()
+            if pos > unfinished:
+                unfinished = self._hold_start(text, pos)
+        stop = max(pos, min(unfinished, held))
+        out.append(text[pos:stop])
+        return "".join(out), stop
+
+    def _hold_start(self, text: str, pos: int) -> int:
+        found = self._redactor.hold.search(text, pos)
+        return len(text) if found is None else found.start()
+
+    def _canary_start(self, text: str) -> int:
+        """Where the longest proper prefix of the canary ending the text starts."""
+        canary = self._canary
+        if not canary:
+            return len(text)
+        begin = max(0, len(text) - len(canary) + 1)
+        first = canary[0]
+        at = text.find(first, begin)
+        while at != -1:
+            if canary.startswith(text[at:]):
+                return at
+            at = text.find(first, at + 1)
+        return len(text)

@@ -1,0 +1,116 @@
+"""A circuit breaker per model endpoint, shared by every process through Redis when
+it is configured: after repeated failures calls fail fast for a cool-down, then one
+probe is let through; its result closes or re-opens the circuit. A provider's 429
+with Retry-After pauses the endpoint the same way, for everyone."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from chat.redis_client import get_redis, redis_enabled
+
+log = logging.getLogger("chat.breaker")
+
+PREFIX = "chat:breaker:"
+
+
+@dataclass
+class _State:
+    failures: int = 0
+    open_until: float = 0.0
+    tripped: bool = False
+    probe_until: float = 0.0
+
+
+class MemoryBreaker:
+    """The in-process breaker (embedded default)."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, _State] = {}
+
+    async def allow(self, endpoint: str) -> bool:
+        state = self._states.setdefault(endpoint, _State())
+        now = time.monotonic()
+        if now < state.open_until:
+            return False
+        if state.tripped:
+            if now < state.probe_until:
+                return False  # a probe is already out
+            state.probe_until = now + settings.LLM_TIMEOUT
+        return True
+
+    async def success(self, endpoint: str) -> None:
+        self._states.pop(endpoint, None)
+
+    async def failure(self, endpoint: str) -> None:
+        state = self._states.setdefault(endpoint, _State())
+        state.failures += 1
+        if state.tripped or state.failures >= settings.CHAT_BREAKER_FAILURES:
+            self._trip(state, settings.CHAT_BREAKER_COOLDOWN)
+
+    async def pause(self, endpoint: str, seconds: float) -> None:
+        state = self._states.setdefault(endpoint, _State())
+        state.open_until = max(state.open_until, time.monotonic() + seconds)
+
+    @staticmethod
+    def _trip(state: _State, seconds: float) -> None:
+        state.open_until = time.monotonic() + seconds
+        state.tripped, state.failures, state.probe_until = True, 0, 0.0
+
+
+class RedisBreaker:
+    """The same rules with the state in Redis, so every process sees one circuit."""
+
+    async def allow(self, endpoint: str) -> bool:
+        client = get_redis()
+        key = PREFIX + endpoint
+        is_open, tripped = await client.mget(key + ":open", key + ":tripped")
+        if is_open:
+            return False
+        if tripped:
+            probe_ms = int(settings.LLM_TIMEOUT * 1000)
+            return bool(await client.set(key + ":probe", 1, nx=True, px=probe_ms))
+        return True
+
+    async def success(self, endpoint: str) -> None:
+        key = PREFIX + endpoint
+        await get_redis().delete(key + ":failures", key + ":tripped", key + ":probe")
+
+    async def failure(self, endpoint: str) -> None:
+        client = get_redis()
+        key = PREFIX + endpoint
+        cooldown_ms = int(settings.CHAT_BREAKER_COOLDOWN * 1000)
+        if await client.exists(key + ":tripped"):
+            await self._trip(key, cooldown_ms)
+            return
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.incr(key + ":failures")
+            pipe.pexpire(key + ":failures", cooldown_ms * 4)
+            failures, _ = await pipe.execute()
+        if failures >= settings.CHAT_BREAKER_FAILURES:
+            await self._trip(key, cooldown_ms)
+
+    async def pause(self, endpoint: str, seconds: float) -> None:
+        await get_redis().set(
+            PREFIX + endpoint + ":open", 1, px=max(int(seconds * 1000), 1)
+        )
+
+    @staticmethod
+    async def _trip(key: str, cooldown_ms: int) -> None:
+        async with get_redis().pipeline(transaction=True) as pipe:
+            pipe.set(key + ":open", 1, px=cooldown_ms)
+            pipe.set(key + ":tripped", 1, px=cooldown_ms * 20)
+            pipe.delete(key + ":failures", key + ":probe")
+            await pipe.execute()
+
+
+_memory = MemoryBreaker()
+_redis = RedisBreaker()
+
+
+def get_breaker() -> MemoryBreaker | RedisBreaker:
+    return _redis if redis_enabled() else _memory

@@ -1,0 +1,116 @@
+"""Fault injection over real HTTP: retries, Retry-After, fallbacks, the circuit
+breaker and deadlines, through the whole turn."""
+
+import asyncio
+import time
+
+import pytest
+
+from chat.llm.breaker import MemoryBreaker, get_breaker
+from chat.models import Message
+from chat.redis_client import get_redis
+from tests.servers.fake_openai import FakeOpenAI, Reply, Stall, Status
+from tests.ws import one_turn, text_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(settings):
+    settings.LLM_RETRY_BASE_DELAY = 0.01
+    settings.LLM_RETRY_MAX_DELAY = 0.05
+    settings.CHAT_BREAKER_FAILURES = 3
+    settings.CHAT_BREAKER_COOLDOWN = 0.5
+
+
+@pytest.fixture(autouse=True)
+async def fresh_breaker():
+    """No circuit state leaks between tests (in memory, or in Redis under CI)."""
+    breaker = get_breaker()
+    if isinstance(breaker, MemoryBreaker):
+        breaker._states.clear()
+    else:
+        client = get_redis()
+        keys = [key async for key in client.scan_iter(match="chat:breaker:*")]
+        if keys:
+            await client.delete(*keys)
+
+
+async def test_retry_after_is_honoured_then_the_reply_arrives(user, fake_openai, via):
+    fake_openai.enqueue(Status(429, retry_after=0.3))
+    fake_openai.default = Reply(tokens=("ok",))
+    via(fake_openai.base_url, LLM_MAX_RETRIES=2)
+    started = time.monotonic()
+    _, frames = await one_turn(user)
+    assert time.monotonic() - started >= 0.3
+    assert text_of(frames) == "ok" and frames[-1]["status"] == "complete"
+    assert not [f for f in frames if f["type"] == "error"]
+
+
+async def test_long_retry_after_fails_fast_and_says_when(user, fake_openai, via):
+    fake_openai.default = Status(429, retry_after=120)
+    via(fake_openai.base_url, LLM_MAX_RETRIES=3)
+    started = time.monotonic()
+    _, frames = await one_turn(user)
+    assert time.monotonic() - started < 5
+    error = frames[-2]
+    assert error["code"] == "provider_unavailable" and error["retry_after"] == 120
+    assert fake_openai.request_count == 1
+
+
+async def test_primary_down_the_fallback_answers(user, fake_openai, via):
+    fake_openai.default = Status(503)
+    with FakeOpenAI(default=Reply(tokens=("from ", "fallback"))) as fallback:
+        via(
+            fake_openai.base_url,
+            LLM_MAX_RETRIES=1,
+            LLM_FALLBACKS=[f"gpt-4o@{fallback.base_url}"],
+        )
+        start, frames = await one_turn(user)
+        assert fallback.request_count == 1
+    assert text_of(frames) == "from fallback"
+    assert fake_openai.request_count == 2  # the first try and one retry
+    reply = await Message.objects.aget(pk=start["message"])
+    assert reply.model == "gpt-4o" and reply.status == "complete"
+
+
+async def test_repeated_5xx_open_the_breaker_then_a_probe_closes_it(
+    user, fake_openai, via
+):
+    fake_openai.default = Status(500)
+    via(fake_openai.base_url, LLM_MAX_RETRIES=0)
+    for _ in range(3):
+        await one_turn(user)
+    assert fake_openai.request_count == 3
+    # Open: fails fast without calling the provider.
+    _, frames = await one_turn(user)
+    assert frames[-2]["code"] == "provider_unavailable"
+    assert fake_openai.request_count == 3
+    # After the cool-down one probe goes through; its success closes the circuit.
+    fake_openai.default = Reply(tokens=("back",))
+    await asyncio.sleep(0.6)
+    _, frames = await one_turn(user)
+    assert text_of(frames) == "back" and fake_openai.request_count == 4
+    _, frames = await one_turn(user)
+    assert text_of(frames) == "back" and fake_openai.request_count == 5
+
+
+async def test_stall_before_the_first_token_times_out_and_closes_upstream(
+    user, fake_openai, via
+):
+    fake_openai.default = Stall(seconds=10)
+    via(fake_openai.base_url, LLM_MAX_RETRIES=0, LLM_FIRST_TOKEN_TIMEOUT=0.5)
+    _, frames = await one_turn(user)
+    assert frames[-2]["code"] == "timeout" and frames[-1]["status"] == "failed"
+    assert await fake_openai.async_wait_for_disconnects(1, within=3)
+
+
+async def test_stall_mid_stream_is_interrupted_not_retried(user, fake_openai, via):
+    fake_openai.default = Stall(seconds=10, tokens=("partial ", "text"))
+    via(fake_openai.base_url, LLM_MAX_RETRIES=2, LLM_CHUNK_GAP_TIMEOUT=0.5)
+    start, frames = await one_turn(user)
+    assert frames[-2]["code"] == "timeout"
+    assert frames[-1]["status"] == "interrupted"
+    assert fake_openai.request_count == 1
+    reply = await Message.objects.aget(pk=start["message"])
+    assert reply.content == "partial text"
