@@ -6,4 +6,4 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self) -> None:
-        from chat import checks  # noqa: F401  (registers system checks)
+        from chat import checks, sockets  # noqa: F401  (system checks, signals)

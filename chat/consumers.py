@@ -8,7 +8,7 @@ import logging
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import protocol, replies, turns
+from chat import protocol, replies, sockets, turns
 from chat.errors import ChatError, InternalError
 from chat.llm.chat_models import is_demo, model_name
 from chat.sweeper import ensure_sweeper
@@ -29,6 +29,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=protocol.CLOSE_UNAUTHENTICATED)
             return
+        try:
+            await sockets.socket_register(
+                user_id=self.user.pk, channel_name=self.channel_name
+            )
+        except ChatError as exc:
+            await self.send_json(protocol.error_frame(exc))
+            self.user = None  # not counted: nothing to unregister
+            await self.close(code=protocol.CLOSE_TOO_MANY)
+            return
+        self.group = sockets.user_group(self.user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.send_json(
             protocol.hello_frame(
                 username=self.user.get_username(), model=model_name(), demo=is_demo()
@@ -39,6 +50,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Replies keep generating and are stored; only this socket stops following.
         for task in self.followers.values():
             task.cancel()
+        if self.user is not None and self.user.is_authenticated:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await sockets.socket_unregister(
+                user_id=self.user.pk, channel_name=self.channel_name
+            )
+
+    async def session_ended(self, event: dict) -> None:
+        """The user logged out somewhere: this socket's session is over."""
+        await self.close(code=protocol.CLOSE_UNAUTHENTICATED)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         size = len(text_data.encode()) if text_data else len(bytes_data or b"")

@@ -245,6 +245,8 @@ CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=8000)
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=65536)
 # How long deltas are held to coalesce them into one frame, in milliseconds.
 CHAT_COALESCE_MS = env.float("CHAT_COALESCE_MS", default=8.0)
+# Open sockets per user (browser tabs); one more is refused with close code 4429.
+CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=10)
 # Self-service sign-up on the login page.
 CHAT_SIGNUP_ENABLED = env.bool("CHAT_SIGNUP_ENABLED", default=True)
 # Streaming rows older than this (seconds) with no live task are marked interrupted.

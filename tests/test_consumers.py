@@ -5,11 +5,13 @@ import json
 import uuid
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.test import Client
 
 from chat.models import Conversation, Message, ModelCall
 from chatproject.asgi import application
-from tests.ws import ORIGIN, connect, read_reply, send_frame, text_of
+from tests.ws import ORIGIN, connect, read_reply, send_frame, session_cookie, text_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -290,3 +292,35 @@ async def test_cannot_stop_or_join_someone_elses_reply(user, other_user, fake_mo
     await owner.disconnect()
     await intruder.disconnect()
     assert frames[-1]["status"] == "complete"
+
+
+async def test_sockets_per_user_are_capped(user, settings):
+    settings.CHAT_MAX_SOCKETS_PER_USER = 2
+    first, second = await connect(user), await connect(user)
+    comm = WebsocketCommunicator(
+        application,
+        "/ws/chat/",
+        headers=[
+            ORIGIN,
+            (b"host", b"testserver"),
+            (b"cookie", await session_cookie(user)),
+        ],
+    )
+    assert (await comm.connect())[0]
+    error = await comm.receive_json_from()
+    assert error["type"] == "error" and error["code"] == "busy"
+    assert await comm.receive_output() == {"type": "websocket.close", "code": 4429}
+    await first.disconnect()
+    third = await connect(user)  # a closed socket frees its place
+    await second.disconnect()
+    await third.disconnect()
+
+
+async def test_logging_out_closes_the_users_sockets(user, other_user):
+    mine, theirs = await connect(user), await connect(other_user)
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    await sync_to_async(client.post)("/accounts/logout/")
+    assert await mine.receive_output() == {"type": "websocket.close", "code": 4401}
+    assert await theirs.receive_nothing()
+    await theirs.disconnect()
