@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from chat import conversations, protocol
 from chat.delivery import get_hub
 from chat.models import Message
+from chat.sweeper import orphan_interrupt
 
 
 async def reply_for_join(*, user, message_id: uuid.UUID) -> Message:
@@ -23,6 +24,10 @@ async def reply_frames(message_id: str, *, after: int) -> AsyncIterator[dict]:
             yield frame
         return
     reply = await Message.objects.aget(pk=message_id)
+    if reply.status == Message.Status.STREAMING:
+        # No hub knows it, so no process is generating it: its process died.
+        await orphan_interrupt(message_id=message_id)
+        reply = await Message.objects.aget(pk=message_id)
     # No longer in memory: the stored text stands for every chunk.
     if after == 0 and reply.content:
         yield {"type": "delta", "message": message_id, "seq": 1, "text": reply.content}

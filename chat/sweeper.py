@@ -26,11 +26,21 @@ _started: set[int] = set()
 def stale_replies_sweep(*, older_than: timedelta) -> int:
     """Mark stale `streaming` replies `interrupted`, each with its ledger row."""
     cutoff = timezone.now() - older_than
+    return _interrupt(
+        Message.objects.filter(status=Message.Status.STREAMING, updated__lt=cutoff)
+    )
+
+
+@sync_to_async
+def orphan_interrupt(*, message_id) -> None:
+    """A `streaming` reply that no live process generates (found when someone joins
+    it) is interrupted now rather than at the next sweep."""
+    _interrupt(Message.objects.filter(pk=message_id, status=Message.Status.STREAMING))
+
+
+def _interrupt(replies) -> int:
     count = 0
-    stale = Message.objects.filter(
-        status=Message.Status.STREAMING, updated__lt=cutoff
-    ).select_related("conversation", "reply_to")
-    for reply in stale:
+    for reply in replies.select_related("conversation", "reply_to"):
         with transaction.atomic():
             claimed = Message.objects.filter(
                 pk=reply.pk, status=Message.Status.STREAMING

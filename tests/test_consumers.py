@@ -324,3 +324,49 @@ async def test_logging_out_closes_the_users_sockets(user, other_user):
     assert await mine.receive_output() == {"type": "websocket.close", "code": 4401}
     assert await theirs.receive_nothing()
     await theirs.disconnect()
+
+
+async def test_joining_a_reply_whose_process_died_interrupts_it(user):
+    conversation = await Conversation.objects.acreate(user=user, title="t")
+    question = await Message.objects.acreate(
+        conversation=conversation, role="user", content="Tell me a story"
+    )
+    orphan = await Message.objects.acreate(
+        conversation=conversation,
+        role="assistant",
+        status="streaming",
+        content="Once upon",
+        reply_to=question,
+        model="demo",
+    )
+    comm = await connect(user)
+    await comm.send_json_to({"type": "join", "message": str(orphan.id), "after": 0})
+    frames = await read_reply(comm)
+    await comm.disconnect()
+    assert text_of(frames) == "Once upon"
+    assert frames[-1]["status"] == "interrupted"
+    assert frames[-1]["usage"]["output_tokens"] > 0
+    assert await ModelCall.objects.filter(message=orphan).acount() == 1
+
+
+async def test_sweeper_interrupts_stale_replies_only(user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.sweeper import stale_replies_sweep
+
+    conversation = await Conversation.objects.acreate(user=user, title="t")
+    stale = await Message.objects.acreate(
+        conversation=conversation, role="assistant", status="streaming", model="demo"
+    )
+    live = await Message.objects.acreate(
+        conversation=conversation, role="assistant", status="streaming", model="demo"
+    )
+    await Message.objects.filter(pk=stale.pk).aupdate(
+        updated=timezone.now() - timedelta(minutes=10)
+    )
+    assert await stale_replies_sweep(older_than=timedelta(minutes=2)) == 1
+    await stale.arefresh_from_db()
+    await live.arefresh_from_db()
+    assert (stale.status, live.status) == ("interrupted", "streaming")

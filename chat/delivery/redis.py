@@ -23,6 +23,9 @@ KEY = "chat:reply:{}"
 # How long a finished reply stays replayable from Redis.
 RETAIN_SECONDS = 3600
 BLOCK_MS = 2000
+# A generating process refreshes this key; without it a follower stops waiting.
+ALIVE = "chat:reply:{}:alive"
+ALIVE_MS = BLOCK_MS * 3
 
 
 class _Writer:
@@ -30,9 +33,12 @@ class _Writer:
 
     def __init__(self, message_id: str) -> None:
         self.key = KEY.format(message_id)
-        self.pending: list[tuple[str, str]] = []  # (field, value)
+        self.alive_key = ALIVE.format(message_id)
+        # The first entry makes the reply known to every process at once.
+        self.pending: list[tuple[str, str]] = [("o", "1")]
         self.seq = 0
         self.wake = asyncio.Event()
+        self.wake.set()
         self.closed = False
         self.task = asyncio.create_task(self._run(), name=f"hub-writer-{message_id}")
 
@@ -43,7 +49,12 @@ class _Writer:
     async def _run(self) -> None:
         client = get_redis()
         while True:
-            await self.wake.wait()
+            try:
+                # Wake at least every heartbeat, to show followers we are alive.
+                await asyncio.wait_for(self.wake.wait(), BLOCK_MS / 2000)
+            except TimeoutError:
+                await client.set(self.alive_key, 1, px=ALIVE_MS)
+                continue
             self.wake.clear()
             batch, self.pending = self.pending, []
             chunks: list[str] = []
@@ -59,6 +70,10 @@ class _Writer:
                     pipe.xadd(self.key, {field: value})
                 self._flush(pipe, chunks)
                 pipe.expire(self.key, RETAIN_SECONDS)
+                if self.closed:
+                    pipe.delete(self.alive_key)
+                else:
+                    pipe.set(self.alive_key, 1, px=ALIVE_MS)
                 await pipe.execute()
             if self.closed and not self.pending:
                 return
@@ -141,12 +156,14 @@ class RedisHub:
             # Block for less than the client's socket timeout, then poll again.
             result = await client.xread({key: last_id}, block=BLOCK_MS, count=512)
             if not result:
-                if not await client.exists(key):
-                    return
+                if not await client.exists(ALIVE.format(message_id)):
+                    return  # its process died: storage has the last word
                 continue
             text: list[str] = []
             for entry_id, fields in result[0][1]:
                 last_id = entry_id
+                if b"o" in fields:
+                    continue
                 if b"c" in fields:
                     chunks = json.loads(fields[b"c"])
                     seq = int(fields[b"s"])

@@ -1,0 +1,55 @@
+// The page's small JSON API (docs/protocol.md, "HTTP endpoints used by the page").
+
+const body = document.body.dataset;
+
+/** The CSRF token: the cookie is HttpOnly, so the page carries it in a meta tag. */
+function csrfToken() {
+  return document.querySelector('meta[name="csrf-token"]')?.content || "";
+}
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function request(url, { method = "GET" } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  const response = await fetch(url, {
+    method,
+    headers,
+    credentials: "same-origin",
+    cache: "no-store",
+  });
+  if (response.status === 401) {
+    window.location.assign(loginUrl());
+    throw new ApiError(401, "Log in first.");
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // A proxy error page, for instance; the status says enough.
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, data?.message || `HTTP ${response.status}`);
+  }
+  return data;
+}
+
+export function loginUrl() {
+  const next = window.location.pathname + window.location.search;
+  return `${body.loginUrl}?next=${encodeURIComponent(next)}`;
+}
+
+function conversationUrl(id) {
+  return `${body.conversationsUrl}${encodeURIComponent(id)}/`;
+}
+
+export const listConversations = () => request(body.conversationsUrl);
+export const getConversation = (id) => request(conversationUrl(id));
+export const deleteConversation = (id) =>
+  request(conversationUrl(id), { method: "DELETE" });
+export const getUsage = () => request(body.usageUrl);
