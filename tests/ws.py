@@ -58,6 +58,6 @@ async def one_turn(user, content="Hello?"):
     comm = await connect(user)
     await comm.send_json_to(send_frame(content))
     start = await comm.receive_json_from()
-    frames = await read_reply(comm, wait=30)
+    frames = await read_reply(comm, wait=90)
     await comm.disconnect()
     return start, frames

@@ -136,7 +136,7 @@ def live_app(tmp_path_factory):
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     """Debian's Chromium, headless; Playwright never downloads a browser here."""
     if not Path(CHROMIUM).exists():
