@@ -3,9 +3,11 @@
 from django.conf import settings
 from django.core import checks
 
+from chat.limits.checks import check_limits_settings
 from chat.llm.registry import UnknownModel, check_models, get_spec
 
 checks.register(check_models, "chat")
+checks.register(check_limits_settings, "chat")
 
 
 @checks.register("chat")

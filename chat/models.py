@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from chat.limits.quota_models import Quota  # noqa: F401  (per-user limits, this app's)
+
 
 class Conversation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -120,6 +120,11 @@ def error_frame(
     return frame
 
 
+def queued_frame(message_id: str, position: int) -> dict:
+    """Where a reply waits for the provider: 1 is next; 0 when its turn has come."""
+    return {"type": "queued", "message": message_id, "position": position}
+
+
 def usage_of(message: Message) -> dict:
     return {
         "input_tokens": message.input_tokens,

@@ -29,6 +29,10 @@ def get_redis() -> redis.Redis:
         }
         if url.startswith("rediss://"):
             options["ssl_cert_reqs"] = settings.REDIS_SSL_CERT_REQS
-        client = redis.Redis.from_url(url, **options)
+        # Past max_connections a blocking pool waits instead of raising.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=100, timeout=5, **options
+        )
+        client = redis.Redis(connection_pool=pool)
         _clients[key] = client
     return client

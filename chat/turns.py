@@ -23,6 +23,7 @@ from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
 from chat.guards.injection import make_canary, screen
 from chat.guards.output_filter import StreamFilter
 from chat.guards.sanitize import clean_user_text
+from chat.limits import Admission, LimitsUnavailable, admit
 from chat.llm import chat_models, prompts
 from chat.llm.failover import stream_reply
 from chat.llm.registry import cost, get_spec
@@ -44,6 +45,8 @@ class Turn:
     messages: list[BaseMessage] | None = None
     canary: str = ""
     flags: list[str] = field(default_factory=list)
+    # Its rate, concurrency and budget hold; settled in _finish, however it ends.
+    admission: Admission | None = None
 
     @property
     def reply_id(self) -> str:
@@ -101,17 +104,52 @@ async def turn_begin(
         reply_budget=min(settings.LLM_MAX_TOKENS, spec.max_output_tokens),
         model=model,
     )
-    exchange = await conversations.exchange_create(
-        user=user,
-        conversation=conversation,
-        client_id=client_id,
-        content=text,
-        model=model,
-        flags=flags,
+    admission = await turn_admit(
+        user=user, turn_id=turn_id, model=model, spec=spec, messages=trimmed.messages
     )
+    try:
+        exchange = await conversations.exchange_create(
+            user=user,
+            conversation=conversation,
+            client_id=client_id,
+            content=text,
+            model=model,
+            flags=flags,
+        )
+    except BaseException:
+        await admission.settle()
+        raise
     if not exchange.created:
+        await admission.settle()
         return Turn(turn_id, user, exchange, model)
-    return Turn(turn_id, user, exchange, model, trimmed.messages, canary, flags)
+    return Turn(
+        turn_id, user, exchange, model, trimmed.messages, canary, flags, admission
+    )
+
+
+async def turn_admit(*, user, turn_id: str, model: str, spec, messages) -> Admission:
+    """Rate, concurrency and budget checks, holding input estimate plus reply cap;
+    a refusal is an error frame for the send, and nothing is stored."""
+    reply_cap = min(settings.LLM_MAX_TOKENS, spec.max_output_tokens)
+    input_tokens = count_messages(messages, model)
+    try:
+        return await admit(
+            user=user,
+            model=model,
+            endpoint=chat_models.endpoint(),
+            estimated_input_tokens=input_tokens,
+            reply_cap_tokens=reply_cap,
+            estimated_cost=cost(
+                spec,
+                input_tokens=input_tokens,
+                cached_input_tokens=0,
+                output_tokens=reply_cap,
+            ),
+            wait_upstream=False,
+        )
+    except LimitsUnavailable as exc:
+        await records.error_record(exc, user=user, kind="limits", turn_id=turn_id)
+        raise
 
 
 def turn_start(turn: Turn) -> None:
@@ -156,6 +194,12 @@ async def turn_generate(turn: Turn) -> None:
     checkpoint_every = settings.CHAT_CHECKPOINT_SECONDS
     next_checkpoint = time.monotonic() + checkpoint_every
     try:
+        if turn.admission is not None:
+
+            async def queued(position: int) -> None:
+                hub.note(turn.reply_id, protocol.queued_frame(turn.reply_id, position))
+
+            await turn.admission.wait_upstream(on_queue=queued)
         async for piece in stream_reply(turn.messages, _config(turn), stats):
             raw.append(piece)
             safe = output_filter.feed(piece)
@@ -216,6 +260,20 @@ async def _finish(
     hub = get_hub()
     model = stats.model or turn.model
     usage = _usage(model, turn, stats, "".join(raw), status)
+    reply_cost = cost(
+        get_spec(model),
+        input_tokens=usage.input_tokens,
+        cached_input_tokens=usage.cached_input_tokens,
+        output_tokens=usage.output_tokens,
+    )
+    if turn.admission is not None:
+        # Before any database write, so the user's slot frees as soon as it can; a
+        # turn refused while queued for the provider has zero usage.
+        await turn.admission.settle(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost=reply_cost,
+        )
     outcome = ReplyOutcome(
         content=content,
         status=status,
@@ -225,12 +283,7 @@ async def _finish(
         cached_input_tokens=usage.cached_input_tokens,
         output_tokens=usage.output_tokens,
         usage_estimated=usage.estimated,
-        cost=cost(
-            get_spec(model),
-            input_tokens=usage.input_tokens,
-            cached_input_tokens=usage.cached_input_tokens,
-            output_tokens=usage.output_tokens,
-        ),
+        cost=reply_cost,
         ttft_ms=stats.ttft_ms,
         duration_ms=stats.duration_ms(),
         error_code=error.code if error else "",

@@ -297,3 +297,36 @@ LLM_CHUNK_GAP_TIMEOUT = env.float("LLM_CHUNK_GAP_TIMEOUT", default=20.0)
 # cool-down before one probe is let through.
 CHAT_BREAKER_FAILURES = env.int("CHAT_BREAKER_FAILURES", default=5)
 CHAT_BREAKER_COOLDOWN = env.float("CHAT_BREAKER_COOLDOWN", default=30.0)
+
+# --- Limits (docs/limits.md) ----------------------------------------------------
+
+# Off only for trusted single-user setups.
+CHAT_LIMITS_ENABLED = env.bool("CHAT_LIMITS_ENABLED", default=True)
+CHAT_LIMITS_KEY_PREFIX = env.str("CHAT_LIMITS_KEY_PREFIX", default="chat:limits")
+# Redis unreachable: "closed" refuses turns with `busy`; "local" limits per process.
+CHAT_LIMITS_ON_REDIS_ERROR = env.str("CHAT_LIMITS_ON_REDIS_ERROR", default="closed")
+CHAT_LIMITS_LEASE_SECONDS = env.float("CHAT_LIMITS_LEASE_SECONDS", default=60.0)
+# Per-user sliding windows, e.g. "10/1m,100/1h"; admins override per user (Quota).
+CHAT_RATE_LIMITS = env.list("CHAT_RATE_LIMITS", default=["10/1m"])
+CHAT_MAX_CONCURRENT_REPLIES = env.int("CHAT_MAX_CONCURRENT_REPLIES", default=1)
+# Budgets per user and period (unset: none); cost in USD.
+CHAT_BUDGET_TOKENS_PER_DAY = env.int("CHAT_BUDGET_TOKENS_PER_DAY", default=None)
+CHAT_BUDGET_TOKENS_PER_MONTH = env.int("CHAT_BUDGET_TOKENS_PER_MONTH", default=None)
+CHAT_BUDGET_COST_PER_DAY = env.str("CHAT_BUDGET_COST_PER_DAY", default=None)
+CHAT_BUDGET_COST_PER_MONTH = env.str("CHAT_BUDGET_COST_PER_MONTH", default=None)
+CHAT_QUOTA_CACHE_SECONDS = env.float("CHAT_QUOTA_CACHE_SECONDS", default=30.0)
+# Upstream protection per model endpoint, shared by all processes (unset: none).
+CHAT_UPSTREAM_MAX_CONCURRENT = env.int("CHAT_UPSTREAM_MAX_CONCURRENT", default=None)
+CHAT_UPSTREAM_RPM = env.int("CHAT_UPSTREAM_RPM", default=None)
+CHAT_UPSTREAM_TPM = env.int("CHAT_UPSTREAM_TPM", default=None)
+CHAT_UPSTREAM_QUEUE_MAX = env.int("CHAT_UPSTREAM_QUEUE_MAX", default=100)
+CHAT_UPSTREAM_MAX_WAIT_SECONDS = env.float(
+    "CHAT_UPSTREAM_MAX_WAIT_SECONDS", default=30.0
+)
+CHAT_UPSTREAM_POLL_SECONDS = env.float("CHAT_UPSTREAM_POLL_SECONDS", default=0.1)
+CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS = env.float(
+    "CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS", default=2.0
+)
+CHAT_UPSTREAM_MAX_PAUSE_SECONDS = env.float(
+    "CHAT_UPSTREAM_MAX_PAUSE_SECONDS", default=300.0
+)

@@ -1,4 +1,5 @@
 import os
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -32,6 +33,12 @@ def user(db):
 @pytest.fixture
 def other_user(db):
     return get_user_model().objects.create_user("bob", password="pw-bob-123!")
+
+
+@pytest.fixture(autouse=True)
+def _own_limits(settings):
+    """Each test its own limits namespace: user ids repeat across tests."""
+    settings.CHAT_LIMITS_KEY_PREFIX = f"test:limits:{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 
 from chat.errors import ChatError, ProviderTimeout, ProviderUnavailable
+from chat.limits import note_provider_429
 from chat.llm import chat_models
 from chat.llm.breaker import get_breaker
 from chat.llm.streaming import StreamStats, stream_text
@@ -45,8 +46,11 @@ async def stream_reply(
             except ChatError as exc:
                 if exc.code in ("provider_unavailable", "timeout"):
                     await breaker.failure(candidate.endpoint)
-                if getattr(exc, "status", None) == 429 and exc.retry_after:
-                    await breaker.pause(candidate.endpoint, exc.retry_after)
+                if getattr(exc, "status", None) == 429:
+                    # Every turn in every process waits, queued, for the endpoint.
+                    await note_provider_429(candidate.endpoint, exc.retry_after)
+                    if exc.retry_after:
+                        await breaker.pause(candidate.endpoint, exc.retry_after)
                 if started or not exc.retryable:
                     raise
                 last_error = exc
