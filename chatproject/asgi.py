@@ -8,6 +8,14 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
 django_asgi_app = get_asgi_application()
 
+import gc  # noqa: E402
+
+# Everything loaded so far lives as long as the process: keep it out of the cyclic
+# collector, and collect young objects less often (about 30% of per-token CPU at 300
+# streams, bench/README.md).
+gc.freeze()
+gc.set_threshold(50_000, 20, 20)
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402

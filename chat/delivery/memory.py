@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -75,6 +76,7 @@ class MemoryHub:
         coalesce = settings.CHAT_COALESCE_MS / 1000
         sent = after
         noted = 0
+        last_frame = 0.0
         while True:
             changed = reply.changed
             if (
@@ -83,9 +85,13 @@ class MemoryHub:
                 and not reply.end
             ):
                 await changed.wait()
-                if coalesce and reply.end is None:
-                    await asyncio.sleep(coalesce)
+                # Leading edge: a chunk after a quiet spell goes out at once; within
+                # the window of the last frame, wait out the rest of it to batch.
+                wait = last_frame + coalesce - time.monotonic()
+                if wait > 0 and reply.end is None:
+                    await asyncio.sleep(wait)
             if len(reply.chunks) > sent:
+                last_frame = time.monotonic()
                 upto = len(reply.chunks)
                 yield {
                     "type": "delta",

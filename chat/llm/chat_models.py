@@ -105,6 +105,9 @@ def _build(
         temperature=temperature,
         top_p=top_p,
         max_tokens=max_tokens,
+        # langchain-openai sends max_completion_tokens, which llama.cpp and other
+        # compatible servers ignore; max_tokens is what they read.
+        extra_body={"max_tokens": max_tokens} if base_url else None,
         # Usage on streams is off by default whenever a base URL is set.
         stream_usage=True,
         timeout=openai.Timeout(timeout, connect=connect_timeout),
