@@ -11,6 +11,7 @@ from django.conf import settings
 from chat import protocol, replies, sockets, turns
 from chat.errors import ChatError, InternalError
 from chat.llm.chat_models import is_demo, model_name
+from chat.observability import metrics
 from chat.sweeper import ensure_sweeper
 
 log = logging.getLogger("chat.consumers")
@@ -76,6 +77,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             else:
                 await self.on_join(frame)
         except ChatError as exc:
+            metrics.observe_refusal(exc.code)
             await self.send_json(
                 protocol.error_frame(
                     exc, client_id=client_id or protocol.client_id_of(text_data)

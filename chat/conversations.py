@@ -144,7 +144,11 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
     """Store the reply's final text, status, usage and cost, and its ledger row."""
     reply = exchange.reply
     with transaction.atomic():
-        Message.objects.filter(pk=reply.pk).update(
+        # Only a reply still streaming: if a sweeper already judged it dead and
+        # billed it, it must not be billed twice.
+        claimed = Message.objects.filter(
+            pk=reply.pk, status=Message.Status.STREAMING
+        ).update(
             content=outcome.content,
             status=outcome.status,
             model=outcome.model,
@@ -159,6 +163,9 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             finished=timezone.now(),
             updated=timezone.now(),
         )
+        if not claimed:
+            reply.refresh_from_db()
+            return reply
         ModelCall.objects.create(
             user=user,
             conversation=exchange.conversation,

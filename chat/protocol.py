@@ -106,7 +106,11 @@ def start_frame(exchange, *, client_id: uuid.UUID, demo: bool) -> dict:
 
 
 def error_frame(
-    error: ChatError, *, client_id: str | None = None, message_id: str | None = None
+    error: ChatError,
+    *,
+    client_id: str | None = None,
+    message_id: str | None = None,
+    turn_id: str | None = None,
 ) -> dict:
     frame = {
         "type": "error",
@@ -115,6 +119,8 @@ def error_frame(
         "id": client_id,
         "message_id": message_id,
     }
+    if turn_id:
+        frame["turn"] = turn_id  # quoted in support requests; found in the logs
     if error.retry_after is not None:
         frame["retry_after"] = round(error.retry_after, 1)
     return frame

@@ -7,6 +7,7 @@ import traceback
 
 from chat.errors import ChatError, InternalError
 from chat.models import ErrorRecord
+from chat.observability import metrics
 
 log = logging.getLogger("chat.errors")
 
@@ -26,11 +27,17 @@ async def error_record(
     source = error.__cause__ or error
     if isinstance(error, InternalError) and source.__traceback__ is not None:
         trace = "".join(traceback.format_exception(source))
+    metrics.observe_error(kind=kind, code=error.code)
     log.warning(
         "%s error %s",
         kind,
         error.code,
-        extra={"turn_id": turn_id, "code": error.code, "detail": error.detail or ""},
+        extra={
+            "turn_id": turn_id,
+            "kind": kind,
+            "code": error.code,
+            "detail": error.detail or "",
+        },
     )
     try:
         await ErrorRecord.objects.acreate(

@@ -22,13 +22,17 @@ async def reply_frames(message_id: str, *, after: int) -> AsyncIterator[dict]:
     if await hub.knows(message_id):
         async for frame in hub.follow(message_id, after=after):
             yield frame
-        return
+            if frame["type"] == "end":
+                return
+            if frame["type"] == "delta":
+                after = frame["seq"]
+        # No end frame: the producing process died; storage has the last word.
     reply = await Message.objects.aget(pk=message_id)
     if reply.status == Message.Status.STREAMING:
         # No hub knows it, so no process is generating it: its process died.
         await orphan_interrupt(message_id=message_id)
         reply = await Message.objects.aget(pk=message_id)
     # No longer in memory: the stored text stands for every chunk.
-    if after == 0 and reply.content:
+    if after == 0 and reply.content:  # resumes past 0 get only the end frame
         yield {"type": "delta", "message": message_id, "seq": 1, "text": reply.content}
     yield {**protocol.end_frame(reply), "seq": 1 if reply.content else 0}

@@ -8,6 +8,7 @@ filters it, and always stores a final status, usage and cost, however it ends.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import uuid
@@ -30,7 +31,11 @@ from chat.llm.registry import cost, get_spec
 from chat.llm.streaming import StreamStats, Usage
 from chat.llm.tokens import count_messages, count_text
 from chat.llm.trimming import trim_history
+from chat.logs import log_context
 from chat.models import Message
+from chat.observability import metrics
+from chat.observability.callbacks import CallMeter
+from chat.observability.tracing import tracing_callbacks
 
 log = logging.getLogger("chat.turns")
 
@@ -155,6 +160,12 @@ async def turn_admit(*, user, turn_id: str, model: str, spec, messages) -> Admis
 def turn_start(turn: Turn) -> None:
     """Run generation as its own task, owned by the hub rather than by any socket, so
     a stop can reach it mid-stream and a closed page does not lose the reply."""
+    # A fresh context: the task must not inherit the request's executors (Django's
+    # per-request thread, sync middleware), which quit when the request returns.
+    contextvars.Context().run(_spawn, turn)
+
+
+def _spawn(turn: Turn) -> None:
     hub = get_hub()
     hub.open(turn.reply_id)
     task = asyncio.create_task(turn_generate(turn), name=f"turn-{turn.id}")
@@ -171,6 +182,8 @@ def _config(turn: Turn) -> dict:
     exchange = turn.exchange
     return {
         "run_name": "chat_reply",
+        # Per-call measurements, and LangSmith when it is configured.
+        "callbacks": [CallMeter(), *tracing_callbacks()],
         "tags": ["chat", f"model:{turn.model}"],
         "metadata": {
             "turn_id": turn.id,
@@ -184,11 +197,20 @@ def _config(turn: Turn) -> dict:
 
 async def turn_generate(turn: Turn) -> None:
     """Stream, filter and deliver one reply, then store how it ended."""
-    hub = get_hub()
     stats = StreamStats()
     output_filter = StreamFilter(canary=turn.canary, pii=settings.CHAT_REDACT_PII)
     raw: list[str] = []
     shown: list[str] = []
+    with metrics.active_stream(), log_context(turn_id=turn.id):
+        status, error = await _stream(turn, stats, raw, shown, output_filter)
+    await _finish(turn, stats, raw, "".join(shown), status, error)
+
+
+async def _stream(
+    turn, stats, raw, shown, output_filter
+) -> tuple[str, ChatError | None]:
+    """Deliver the reply's text; returns how it ended."""
+    hub = get_hub()
     status = Message.Status.COMPLETE
     error: ChatError | None = None
     checkpoint_every = settings.CHAT_CHECKPOINT_SECONDS
@@ -199,7 +221,8 @@ async def turn_generate(turn: Turn) -> None:
             async def queued(position: int) -> None:
                 hub.note(turn.reply_id, protocol.queued_frame(turn.reply_id, position))
 
-            await turn.admission.wait_upstream(on_queue=queued)
+            with metrics.queued_upstream():
+                await turn.admission.wait_upstream(on_queue=queued)
         async for piece in stream_reply(turn.messages, _config(turn), stats):
             raw.append(piece)
             safe = output_filter.feed(piece)
@@ -208,9 +231,12 @@ async def turn_generate(turn: Turn) -> None:
                 hub.publish(turn.reply_id, safe)
             if time.monotonic() >= next_checkpoint:
                 next_checkpoint = time.monotonic() + checkpoint_every
-                await conversations.reply_checkpoint(
-                    reply=turn.exchange.reply, content="".join(shown)
-                )
+                try:
+                    await conversations.reply_checkpoint(
+                        reply=turn.exchange.reply, content="".join(shown)
+                    )
+                except Exception:  # a missed checkpoint must not end the reply
+                    log.warning("checkpoint failed for turn %s", turn.id, exc_info=True)
         tail = output_filter.finish()
         if tail:
             shown.append(tail)
@@ -219,6 +245,7 @@ async def turn_generate(turn: Turn) -> None:
         status = Message.Status.CANCELLED
         asyncio.current_task().uncancel()
     except BlockedOutput as exc:
+        metrics.observe_refusal(exc.code)
         status, error = Message.Status.FILTERED, exc
     except ChatError as exc:
         status, error = _broken(raw), exc
@@ -227,7 +254,7 @@ async def turn_generate(turn: Turn) -> None:
         error = InternalError(detail=repr(exc))
         error.__cause__ = exc
         status = _broken(raw)
-    await _finish(turn, stats, raw, "".join(shown), status, error)
+    return status, error
 
 
 def _broken(raw: list[str]) -> str:
@@ -304,12 +331,14 @@ async def _finish(
                 endpoint=outcome.endpoint,
             )
             hub.note(
-                turn.reply_id, protocol.error_frame(error, message_id=turn.reply_id)
+                turn.reply_id,
+                protocol.error_frame(error, message_id=turn.reply_id, turn_id=turn.id),
             )
         hub.close(turn.reply_id, protocol.end_frame(reply))
     except Exception:
         log.exception("turn %s could not be stored", turn.id)
         hub.close(turn.reply_id, protocol.end_unsaved_frame(turn.reply_id, content))
+    metrics.observe_reply(outcome)
     log.info(
         "turn finished",
         extra={

@@ -1,16 +1,34 @@
 """Usage aggregates over the ledger (ModelCall): the one place budgets, pages,
-dashboards and metrics read totals from."""
+dashboards and metrics read totals from.
+
+Totals count the calls the provider answered. A reply served from the response
+cache keeps its original token counts in the ledger but costs nothing, so it is
+left out of totals (as budgets leave it out) and counted apart by `cache_savings`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDay
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDay
 from django.utils import timezone
 
+from chat.llm.registry import UnknownModel, cost, get_spec
 from chat.models import ModelCall
+from chat.observability.percentiles import FRACTIONS, Percentiles, percentiles
 
 _TOTALS = {
     "input_tokens": Sum("input_tokens", default=0),
@@ -19,6 +37,7 @@ _TOTALS = {
     "cost": Sum("cost", default=Decimal(0)),
     "calls": Count("id"),
 }
+LATENCY_FIELDS = ("ttft_ms", "duration_ms")
 
 
 def period_starts(now: datetime | None = None) -> dict[str, datetime]:
@@ -28,11 +47,21 @@ def period_starts(now: datetime | None = None) -> dict[str, datetime]:
     return {"today": day, "month": day.replace(day=1)}
 
 
+def billed_calls(
+    *, since: datetime, until: datetime | None = None, user=None
+) -> QuerySet:
+    """Ledger rows the provider answered in [since, until), optionally one user's."""
+    calls = ModelCall.objects.filter(created__gte=since, cache_hit=False)
+    if until is not None:
+        calls = calls.filter(created__lt=until)
+    if user is not None:
+        calls = calls.filter(user=user)
+    return calls
+
+
 async def usage_totals(*, user, since: datetime) -> dict:
     """A user's totals since a moment."""
-    return await ModelCall.objects.filter(user=user, created__gte=since).aaggregate(
-        **_TOTALS
-    )
+    return await billed_calls(since=since, user=user).aaggregate(**_TOTALS)
 
 
 async def usage_summary(*, user, now: datetime | None = None) -> dict:
@@ -45,19 +74,15 @@ async def usage_summary(*, user, now: datetime | None = None) -> dict:
     return out
 
 
-def usage_by_model(*, since: datetime, user=None):
-    """Totals per model since a moment, optionally for one user."""
-    calls = ModelCall.objects.filter(created__gte=since)
-    if user is not None:
-        calls = calls.filter(user=user)
+def usage_by_model(*, since: datetime, until: datetime | None = None, user=None):
+    """Totals per model, optionally for one user."""
+    calls = billed_calls(since=since, until=until, user=user)
     return calls.values("model").annotate(**_TOTALS).order_by("model")
 
 
-def usage_by_day(*, since: datetime, user=None):
-    """Totals per day and model since a moment, optionally for one user."""
-    calls = ModelCall.objects.filter(created__gte=since)
-    if user is not None:
-        calls = calls.filter(user=user)
+def usage_by_day(*, since: datetime, until: datetime | None = None, user=None):
+    """Totals per day (current time zone) and model, optionally for one user."""
+    calls = billed_calls(since=since, until=until, user=user)
     return (
         calls.annotate(day=TruncDay("created"))
         .values("day", "model")
@@ -66,11 +91,86 @@ def usage_by_day(*, since: datetime, user=None):
     )
 
 
-def usage_by_user(*, since: datetime, limit: int = 20):
-    """Top users by cost since a moment."""
+def usage_by_user(*, since: datetime, until: datetime | None = None, limit: int = 20):
+    """Top users by cost."""
     return (
-        ModelCall.objects.filter(created__gte=since)
+        billed_calls(since=since, until=until)
         .values("user_id", "user__username")
         .annotate(**_TOTALS)
         .order_by("-cost", "-output_tokens")[:limit]
+    )
+
+
+@dataclass
+class CacheSavings:
+    """Replies served from the response cache and what they would have cost."""
+
+    hits: int = 0
+    tokens: int = 0
+    saved: Decimal = Decimal(0)
+    # Models the price table does not know: their hits are counted, not priced.
+    unpriced: list[str] = field(default_factory=list)
+
+
+def cache_savings(*, since: datetime, until: datetime | None = None) -> CacheSavings:
+    """Cache hits in [since, until), priced at today's registry prices."""
+    hits = ModelCall.objects.filter(created__gte=since, cache_hit=True)
+    if until is not None:
+        hits = hits.filter(created__lt=until)
+    out = CacheSavings()
+    for row in hits.values("model").annotate(**_TOTALS).order_by("model"):
+        out.hits += row["calls"]
+        out.tokens += row["input_tokens"] + row["output_tokens"]
+        try:
+            spec = get_spec(row["model"])
+        except UnknownModel:
+            out.unpriced.append(row["model"])
+            continue
+        out.saved += cost(
+            spec,
+            input_tokens=row["input_tokens"],
+            cached_input_tokens=row["cached_input_tokens"],
+            output_tokens=row["output_tokens"],
+        )
+    return out
+
+
+def latency_percentiles(
+    *, since: datetime, until: datetime | None = None, fractions=FRACTIONS
+) -> Percentiles:
+    """p50/p95/p99 of time to first token and duration, overall (key None) and per
+    model, computed in the database."""
+    return percentiles(
+        billed_calls(since=since, until=until),
+        LATENCY_FIELDS,
+        group_by="model",
+        fractions=fractions,
+    )
+
+
+def with_period_usage(users: QuerySet, *, now: datetime | None = None) -> QuerySet:
+    """Users annotated with tokens today, tokens and cost this month: correlated
+    subqueries on (user, created), so a page of users costs no extra query."""
+    starts = period_starts(now)
+
+    def spent(since: datetime, amount, output_field):
+        rows = (
+            billed_calls(since=since)
+            .filter(user=OuterRef("pk"))
+            .order_by()
+            .values("user")
+            .annotate(total=Sum(amount))
+            .values("total")
+        )
+        return Coalesce(
+            Subquery(rows[:1], output_field=output_field),
+            Value(0, output_field=output_field),
+        )
+
+    tokens = F("input_tokens") + F("output_tokens")
+    money = DecimalField(max_digits=14, decimal_places=8)
+    return users.annotate(
+        tokens_today=spent(starts["today"], tokens, BigIntegerField()),
+        tokens_month=spent(starts["month"], tokens, BigIntegerField()),
+        cost_month=spent(starts["month"], "cost", money),
     )

@@ -101,10 +101,13 @@ REDIS_SSL_CERT_REQS = env.str("REDIS_SSL_CERT_REQS", default="none")
 
 
 def _redis_host() -> dict:
-    """channels-redis host entry; rediss:// gets the platform's certificate policy."""
+    """channels-redis host entry; rediss:// gets the platform's certificate policy.
+    The socket timeout must outlast channels-redis's 5 s blocking reads (redis-py
+    8 defaults to 5 s, which closed every idle socket with 1011)."""
+    host = {"address": REDIS_URL, "socket_timeout": 15}
     if REDIS_URL.startswith("rediss://"):
-        return {"address": REDIS_URL, "ssl_cert_reqs": REDIS_SSL_CERT_REQS}
-    return {"address": REDIS_URL}
+        host["ssl_cert_reqs"] = REDIS_SSL_CERT_REQS
+    return host
 
 
 if REDIS_URL:
@@ -182,7 +185,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -303,6 +306,24 @@ LLM_CHUNK_GAP_TIMEOUT = env.float("LLM_CHUNK_GAP_TIMEOUT", default=20.0)
 # cool-down before one probe is let through.
 CHAT_BREAKER_FAILURES = env.int("CHAT_BREAKER_FAILURES", default=5)
 CHAT_BREAKER_COOLDOWN = env.float("CHAT_BREAKER_COOLDOWN", default=30.0)
+
+# --- Observability (docs/observability.md) -------------------------------------
+
+# Bearer token for /metrics (staff sessions are always let in); empty: staff only.
+CHAT_METRICS_TOKEN = env.str("CHAT_METRICS_TOKEN", default="")
+# Seconds each /readyz check may take.
+CHAT_READY_TIMEOUT = env.float("CHAT_READY_TIMEOUT", default=2.0)
+# /readyz fails when the model endpoint does not answer (yes for a private server).
+CHAT_READY_REQUIRES_MODEL = env.bool("CHAT_READY_REQUIRES_MODEL", default=False)
+# LangSmith tracing of every model call: on only with both set.
+LANGSMITH_TRACING = env.bool("LANGSMITH_TRACING", default=False)
+LANGSMITH_API_KEY = env.str("LANGSMITH_API_KEY", default="")
+LANGSMITH_ENDPOINT = env.str("LANGSMITH_ENDPOINT", default="")
+LANGSMITH_PROJECT = env.str("LANGSMITH_PROJECT", default="")
+# Keep prompts and replies out of traces (timings, usage, metadata still go).
+CHAT_TRACE_HIDE_CONTENT = env.bool("CHAT_TRACE_HIDE_CONTENT", default=False)
+# Admin link to a call's trace; {run_id} is replaced.
+CHAT_TRACE_URL = env.str("CHAT_TRACE_URL", default="")
 
 # --- Limits (docs/limits.md) ----------------------------------------------------
 

@@ -10,5 +10,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", chat_views.signup, name="signup"),
     path("healthz", chat_views.healthz, name="healthz"),
+    path("", include("chat.observability.urls")),
+    path("", include("chat.sse_urls")),
     path("", include("chat.urls")),
 ]

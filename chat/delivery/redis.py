@@ -25,7 +25,8 @@ RETAIN_SECONDS = 3600
 BLOCK_MS = 2000
 # A generating process refreshes this key; without it a follower stops waiting.
 ALIVE = "chat:reply:{}:alive"
-ALIVE_MS = BLOCK_MS * 3
+# Generous: an event loop stalled for a few seconds must not look like a death.
+ALIVE_MS = 20_000
 
 
 class _Writer:

@@ -8,6 +8,7 @@ from functools import lru_cache
 import openai
 from django.conf import settings
 from langchain_core.language_models import BaseChatModel
+from langchain_openai import ChatOpenAI  # at import: not inside the event loop
 
 
 def model_name() -> str:
@@ -96,8 +97,6 @@ def _build(
         from chat.llm.demo import DemoChatModel
 
         return DemoChatModel(delay_ms=demo_delay_ms)
-    from langchain_openai import ChatOpenAI
-
     return ChatOpenAI(
         model=model,
         api_key=settings.OPENAI_API_KEY or "not-needed",

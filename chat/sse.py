@@ -1,0 +1,277 @@
+"""Server-Sent Events: the WebSocket's turn over plain HTTP, for non-browser clients.
+
+- `POST /api/chat/stream` with `{"id", "conversation", "content"}` streams `start`,
+  `delta`s, an `error` if the reply failed, then `end`;
+- `GET /api/chat/stream/<message_id>` (with `Last-Event-ID` or `?after=`) replays
+  the deltas after that sequence number, then follows the reply live;
+- `POST /api/chat/stream/<message_id>/stop` stops a reply in flight.
+
+Each event's data is the WebSocket frame itself (docs/protocol.md), and `id:` is its
+`seq`, so any SSE client resumes exactly where it left off. Authentication is the
+session cookie, and POSTs carry the CSRF token (`X-CSRFToken`) like every unsafe
+request of the site. Like the consumer, this is a thin edge: it calls the same turn
+functions (turns.turn_begin, turns.turn_start, replies.reply_frames), so every guard,
+limit and record is shared; closing the stream stops following, not the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import json
+import logging
+import math
+import uuid
+from collections.abc import AsyncIterator
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from chat import protocol, records, replies, turns
+from chat.errors import ChatError, InternalError, InvalidInput, NotFound, TooLong
+from chat.llm.chat_models import is_demo
+from chat.sweeper import ensure_sweeper
+
+log = logging.getLogger("chat.sse")
+
+CONTENT_TYPE = "text/event-stream; charset=utf-8"
+# A comment line this often while nothing else is sent, so proxies and load
+# balancers with idle timeouts (often 30-60 s) keep a slow reply's stream open.
+KEEPALIVE_SECONDS = 15.0
+
+# HTTP status of a request refused before its stream starts; once the stream has
+# started the status is 200 and failures arrive as `error` events.
+STATUS_BY_CODE = {
+    "unauthenticated": 401,
+    "invalid": 400,
+    "too_long": 413,
+    "rate_limited": 429,
+    "busy": 429,
+    "budget_exhausted": 429,
+    "blocked_input": 422,
+    "provider_unavailable": 503,
+    "timeout": 504,
+    "internal": 500,
+}
+
+
+class Unauthenticated(ChatError):
+    """The request carries no valid session."""
+
+    code = "unauthenticated"
+    message = "Log in first."
+
+
+def encode_event(frame: dict) -> bytes:
+    """One SSE event: the frame's type as its name, its `seq` as its id."""
+    lines = []
+    if frame["type"] == "start":
+        lines.append("id: 0")
+    elif "seq" in frame:
+        lines.append(f"id: {frame['seq']}")
+    lines.append(f"event: {frame['type']}")
+    # JSON escapes newlines, so the frame is always a single data line.
+    lines.append(f"data: {protocol.dumps(frame)}")
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+@require_POST
+async def stream_send(request: HttpRequest) -> HttpResponse:
+    """Ask for a reply and stream it; a resend of the same id replays the same turn."""
+    user = body = None
+    try:
+        user = await _authenticated(request)
+        body = _body(request)
+        frame = _send_frame(body)
+        turn = await turns.turn_begin(
+            user=user,
+            client_id=frame.id,
+            conversation_id=frame.conversation,
+            content=frame.content,
+        )
+    except ChatError as exc:
+        return refusal(exc, client_id=protocol.client_id_of(body))
+    except Exception as exc:
+        return await _internal(exc, user=user, client_id=protocol.client_id_of(body))
+    if turn.messages is not None:
+        _start_detached(turn)
+    start = protocol.start_frame(turn.exchange, client_id=frame.id, demo=is_demo())
+    return event_stream(turn.reply_id, after=0, first=start)
+
+
+@require_GET
+async def stream_follow(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
+    """Replay a reply after the last event the client saw, then follow it."""
+    user = None
+    try:
+        user = await _authenticated(request)
+        after = _after(request)
+        reply = await replies.reply_for_join(user=user, message_id=message_id)
+    except ChatError as exc:
+        return refusal(exc)
+    except Exception as exc:
+        return await _internal(exc, user=user)
+    return event_stream(str(reply.id), after=after)
+
+
+@require_POST
+async def stream_stop(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
+    """Stop a reply in flight, wherever it generates; its stream then ends."""
+    user = None
+    try:
+        user = await _authenticated(request)
+        await turns.turn_stop(user=user, message_id=message_id)
+    except ChatError as exc:
+        return _json_error(exc)
+    except Exception as exc:
+        await _internal(exc, user=user)
+        return _json_error(InternalError())
+    return JsonResponse({"message": str(message_id), "stopping": True}, status=202)
+
+
+async def _authenticated(request: HttpRequest):
+    """The session's user (the session store may be down: that is `internal`)."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        raise Unauthenticated()
+    # Like a socket's connect: this process sweeps replies its peers left behind.
+    ensure_sweeper()
+    return user
+
+
+def event_stream(
+    message_id: str, *, after: int, first: dict | None = None
+) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        _events(message_id, after=after, first=first), content_type=CONTENT_TYPE
+    )
+    response["Cache-Control"] = "no-cache"
+    # Tell nginx-style proxies not to buffer the stream.
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+async def _events(
+    message_id: str, *, after: int, first: dict | None
+) -> AsyncIterator[bytes]:
+    if first is not None:
+        yield encode_event(first)
+    frames = aiter(replies.reply_frames(message_id, after=after))
+    pending: asyncio.Future | None = None
+    try:
+        while True:
+            # Wait for the next frame without cancelling it when it is slow:
+            # cancelling would close the follower mid-read.
+            pending = asyncio.ensure_future(anext(frames))
+            while not (await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS))[0]:
+                yield b": keep-alive\n\n"
+            try:
+                frame = pending.result()
+            except StopAsyncIteration:
+                return
+            finally:
+                pending = None
+            yield encode_event(frame)
+    except Exception:
+        # The reply goes on and is stored; the client can follow it again.
+        log.exception("following reply %s failed", message_id)
+        yield encode_event(protocol.error_frame(InternalError(), message_id=message_id))
+    finally:
+        # The client left (or the reply ended): stop following, never the reply.
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+        await frames.aclose()
+
+
+def _start_detached(turn: turns.Turn) -> None:
+    """Start generation in a context of its own, as on the WebSocket path.
+
+    A task inherits the context it is created in, and this request's carries
+    asgiref's executors: the per-request thread, and the one of the sync-only
+    middleware (WhiteNoise) this view is called through, which quits as soon as the
+    view returns its response. The reply outlives the request, so its database
+    writes must not be routed to either.
+    """
+    contextvars.Context().run(turns.turn_start, turn)
+
+
+def _body(request: HttpRequest) -> str:
+    """The request body as text, within the WebSocket's frame size limit."""
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise TooLong("That request is too large.") from None
+    if len(raw) > settings.CHAT_MAX_FRAME_BYTES:
+        raise TooLong("That request is too large.")
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise InvalidInput("The request body must be UTF-8 JSON.") from None
+
+
+def _send_frame(body: str) -> protocol.SendFrame:
+    """The body validated exactly like a WebSocket `send` frame."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise InvalidInput("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    return protocol.parse(protocol.dumps({**data, "type": "send"}))
+
+
+def _after(request: HttpRequest) -> int:
+    """The last sequence number the client saw: Last-Event-ID wins over ?after=."""
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
+    try:
+        after = int(raw)
+    except ValueError:
+        raise InvalidInput("Last-Event-ID must be a sequence number.") from None
+    if after < 0:
+        raise InvalidInput("Last-Event-ID must be a sequence number.")
+    return after
+
+
+def _status(error: ChatError) -> int:
+    if isinstance(error, NotFound):
+        return 404
+    return STATUS_BY_CODE.get(error.code, 500)
+
+
+def _retry_headers(response: HttpResponse, error: ChatError) -> HttpResponse:
+    if error.retry_after is not None:
+        response["Retry-After"] = str(max(math.ceil(error.retry_after), 1))
+    return response
+
+
+def refusal(error: ChatError, *, client_id: str | None = None) -> HttpResponse:
+    """A request refused before its stream: the status, and one `error` event."""
+    frame = protocol.error_frame(error, client_id=client_id)
+    response = HttpResponse(
+        encode_event(frame), status=_status(error), content_type=CONTENT_TYPE
+    )
+    response["Cache-Control"] = "no-cache"
+    return _retry_headers(response, error)
+
+
+def _json_error(error: ChatError) -> JsonResponse:
+    response = JsonResponse(
+        {"code": error.code, "message": error.message}, status=_status(error)
+    )
+    return _retry_headers(response, error)
+
+
+async def _internal(
+    exc: Exception, *, user, client_id: str | None = None
+) -> HttpResponse:
+    """Log and record an unexpected failure; the client sees a generic error."""
+    log.exception("unexpected error in an SSE request")
+    error = InternalError(detail=repr(exc))
+    error.__cause__ = exc
+    await records.error_record(error, user=user, kind="sse")
+    return refusal(InternalError(), client_id=client_id)

@@ -1,0 +1,118 @@
+"""Structured logs: one JSON line per record, a turn's lines carry its turn id, and
+no secret reaches a line, however it is passed."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+
+import pytest
+
+from chat.logs import JsonFormatter, RedactSecretsFilter, log_context
+
+# Imported here, not in the test: importing the ASGI app sets logging up again
+# (django.setup), which would drop the handler a fixture added.
+from tests.test_consumers import connect, read_reply, send_frame
+
+OPENAI_KEY = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0" * 3
+
+
+@pytest.fixture
+def json_lines():
+    """The root logger's records as the production handler writes them."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactSecretsFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+    def lines() -> list[dict]:
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield lines
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def test_each_record_is_one_json_line_with_its_extras(json_lines):
+    log = logging.getLogger("chat.test")
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        log.exception("it failed", extra={"turn_id": "abc123", "input_tokens": 12})
+    (entry,) = json_lines()
+    assert entry["level"] == "ERROR"
+    assert entry["logger"] == "chat.test"
+    assert entry["turn_id"] == "abc123"
+    assert entry["input_tokens"] == 12
+    assert "ValueError: boom" in entry["exception"]
+
+
+def test_the_log_context_tags_every_line_inside_it(json_lines):
+    with log_context(turn_id="t-42"):
+        logging.getLogger("openai").warning("retrying request")
+        logging.getLogger("chat.limits").warning("slow backend")
+    logging.getLogger("chat").warning("outside")
+    inside, also_inside, outside = json_lines()
+    assert inside["turn_id"] == also_inside["turn_id"] == "t-42"
+    assert "turn_id" not in outside
+
+
+def test_secrets_are_redacted_in_messages_extras_and_nested_values(json_lines):
+    logging.getLogger("chat").warning(
+        "calling with %s",
+        OPENAI_KEY,
+        extra={
+            "detail": f"Incorrect API key provided: {OPENAI_KEY}",
+            "request": {"headers": {"Authorization": f"Bearer {OPENAI_KEY}"}},
+            "attempts": [f"key={OPENAI_KEY}"],
+            "api_key": "anything-at-all",
+            "output_tokens": 7,
+        },
+    )
+    (entry,) = json_lines()
+    line = json.dumps(entry)
+    assert OPENAI_KEY not in line
+    assert "A1b2C3d4" not in line
+    assert entry["api_key"] == "[redacted]"
+    assert entry["request"]["headers"]["Authorization"] == "[redacted]"
+    assert entry["output_tokens"] == 7
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_error_record_is_one_line_with_the_turn_id_and_no_secret(
+    json_lines, user
+):
+    from chat import records
+    from chat.errors import ProviderUnavailable
+
+    error = ProviderUnavailable(detail=f"HTTP 401: bad key {OPENAI_KEY}")
+    await records.error_record(error, user=user, kind="reply", turn_id="f00dfeed1234")
+    (entry,) = [e for e in json_lines() if e["logger"] == "chat.errors"]
+    assert entry["turn_id"] == "f00dfeed1234"
+    assert entry["code"] == "provider_unavailable"
+    assert OPENAI_KEY not in json.dumps(entry)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_turn_logs_one_line_with_its_turn_id(json_lines, user, fake_model):
+    comm = await connect(user)
+    await comm.send_json_to(send_frame("Say hello"))
+    await comm.receive_json_from()
+    await read_reply(comm)
+    await comm.disconnect()
+    # The line is written once the end frame is out.
+    for _ in range(100):
+        turns = [e for e in json_lines() if e["message"] == "turn finished"]
+        if turns:
+            break
+        await asyncio.sleep(0.02)
+    assert len(turns) == 1
+    assert len(turns[0]["turn_id"]) == 12
+    assert turns[0]["status"] == "complete"
+    assert (turns[0]["input_tokens"], turns[0]["output_tokens"]) == (11, 4)

@@ -1,0 +1,18 @@
+"""Settings for the daphne processes the resilience tests start: production settings
+from the environment, as deployed, with two test-only changes (as tests/conftest.py
+makes in-process): static files without a collectstatic manifest, and the SSE routes
+included even before chatproject/urls.py includes them."""
+
+import os
+
+from chatproject.settings import *  # noqa: F403
+from chatproject.settings import STORAGES
+
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+ROOT_URLCONF = "tests.resilience.urls"
+# Each test's users start at id 1 in a fresh database: keep their limit counters
+# apart from other runs sharing the same Redis.
+CHAT_LIMITS_KEY_PREFIX = os.environ.get("CHAT_LIMITS_KEY_PREFIX", "chat:limits")

@@ -1,0 +1,367 @@
+"""Real daphne processes for the resilience tests, deployed as in production: DEBUG
+off, PostgreSQL (a fresh database per test, cloned from a migrated template), real
+Redis, and the scripted OpenAI server on loopback. Clients log in like a user and
+talk plain HTTP and WebSocket to the processes.
+
+Each process gets a listening socket made here and passed by file descriptor, so
+a process killed with SIGKILL can be restarted on the same port while clients
+keep their address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+import redis
+import websockets
+
+from tests.resilience.sse_client import Event, events_of
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get(
+    "RESILIENCE_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+USERNAME, PASSWORD = "alice", "pw-alice-123!"
+# Generous: starting imports Django, LangChain and the openai SDK (slow on a busy
+# machine).
+START_TIMEOUT = 40.0
+
+# The environment a deployed process would see, and nothing from this one that
+# changes its behaviour (pytest's marker would accept the development key).
+_DROPPED = ("PYTEST_VERSION", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER")
+_PREFIXES = ("OPENAI_", "LLM_", "CHAT_", "DJANGO_")
+
+
+def postgres_available() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def redis_available() -> bool:
+    try:
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+def database_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def admin_sql(statement: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def drop_database(name: str) -> None:
+    with contextlib.suppress(psycopg.Error):
+        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def own_redis_url() -> str:
+    """A Redis database other than the usual 0, chosen per deployment: socket
+    counts, user groups and breaker state are keyed by user id and endpoint
+    without a prefix, and every test database's first user has id 1."""
+    return urlsplit(REDIS_URL)._replace(path=f"/{random.randint(1, 15)}").geturl()
+
+
+def server_env(
+    database: str, redis_url: str | None = None, **extra: object
+) -> dict[str, str]:
+    redis_url = redis_url or own_redis_url()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _DROPPED and not k.startswith(_PREFIXES)
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.resilience.server_settings",
+        PYTHONPATH=str(BASE_DIR),
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        # The tests speak plain HTTP, so cookies cannot be Secure-only.
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        DATABASE_URL=database_url(database),
+        REDIS_URL=redis_url,
+        LOG_FORMAT="plain",
+        LLM_BACKEND="openai",
+        LLM_MODEL="gpt-4o-mini",
+        OPENAI_API_KEY="test",
+        CHAT_CHECKPOINT_SECONDS="0.2",
+        CHAT_LIMITS_KEY_PREFIX=f"test:resilience:{uuid.uuid4().hex[:12]}",
+    )
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 60) -> str:
+    """Run a management command as an operator would; its output."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def make_template(name: str) -> None:
+    """A migrated database with one user, cloned by each test."""
+    admin_sql(f'CREATE DATABASE "{name}"')
+    # One process for both: each start of Django costs seconds on a busy machine.
+    manage(
+        server_env(name),
+        "shell",
+        "-c",
+        "from django.core.management import call_command; "
+        "from django.contrib.auth import get_user_model; "
+        "call_command('migrate', interactive=False, verbosity=0); "
+        f"get_user_model().objects.create_user({USERNAME!r}, password={PASSWORD!r})",
+    )
+
+
+class Daphne:
+    """One daphne process on a listening socket owned by the test."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.env = env
+        self.log_path = log_dir / f"daphne-{name}.log"
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.sock.set_inheritable(True)
+        self.port = self.sock.getsockname()[1]
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/chat/"
+
+    def start(self, **extra: object) -> Daphne:
+        """Start (or restart) serving; returns once /healthz answers."""
+        env = {**self.env, **{k: str(v) for k, v in extra.items()}}
+        fd = self.sock.fileno()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(BIN / "daphne"), "--fd", str(fd), "-v", "1"]
+                + ["chatproject.asgi:application"],
+                cwd=BASE_DIR,
+                env=env,
+                pass_fds=(fd,),
+                start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daphne {self.name} exited:\n{self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.1)
+        raise RuntimeError(f"daphne {self.name} did not start:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no cleanup code runs."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def close(self) -> None:
+        self.stop()
+        self.sock.close()
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Stack:
+    """One test's deployment: a database, its processes, and the fake model."""
+
+    database: str
+    base_url: str  # the fake OpenAI server
+    log_dir: Path
+    redis_url: str = field(default_factory=own_redis_url)
+    processes: list[Daphne] = field(default_factory=list)
+
+    def env(self, **extra: object) -> dict[str, str]:
+        return server_env(
+            self.database, self.redis_url, OPENAI_BASE_URL=self.base_url, **extra
+        )
+
+    def new(self, **extra: object) -> Daphne:
+        """A process, not started yet, with settings overridden by `extra`."""
+        process = Daphne(str(len(self.processes) + 1), self.env(**extra), self.log_dir)
+        self.processes.append(process)
+        return process
+
+    def daphne(self, **extra: object) -> Daphne:
+        """A new process, started."""
+        return self.new(**extra).start()
+
+    async def start(self, *processes: Daphne) -> None:
+        """Start processes in parallel (each start imports the whole stack)."""
+        await asyncio.gather(*(asyncio.to_thread(p.start) for p in processes))
+
+    def manage(self, *args: str, **extra: object) -> str:
+        return manage(self.env(**extra), *args)
+
+    def query(self, sql: str, *params: object) -> list[tuple]:
+        """Read the deployment's database directly, as an operator would."""
+        with psycopg.connect(database_url(self.database)) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- daphne {p.name} ---\n{p.log_tail()}" for p in self.processes
+        )
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.close()
+
+
+@contextlib.contextmanager
+def stack_for(template: str, base_url: str, log_dir: Path) -> Iterator[Stack]:
+    name = f"resil_{uuid.uuid4().hex[:12]}"
+    admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    stack = Stack(name, base_url, log_dir)
+    try:
+        yield stack
+    finally:
+        stack.close()
+        drop_database(name)
+
+
+# --- clients ------------------------------------------------------------------
+
+
+async def two_processes(stack: Stack, **extra: object):
+    """Two processes of one deployment, started, each with a logged-in client."""
+    a, b = stack.new(**extra), stack.new(**extra)
+    await stack.start(a, b)
+    return a, b, await logged_in(a), await logged_in(b)
+
+
+async def logged_in(process: Daphne) -> httpx.AsyncClient:
+    """An HTTP client with a session, logged in through the login form."""
+    client = httpx.AsyncClient(base_url=process.url, timeout=30)
+    await client.get("/accounts/login/")
+    token = client.cookies["csrftoken"]
+    response = await client.post(
+        "/accounts/login/",
+        data={
+            "username": USERNAME,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": token,
+        },
+    )
+    assert response.status_code == 302, response.text[:500]
+    assert "sessionid" in client.cookies
+    return client
+
+
+def ws_connect(process: Daphne, client: httpx.AsyncClient):
+    """A chat WebSocket with the client's session, from the site's own origin."""
+    return websockets.connect(
+        process.ws_url,
+        origin=process.url,
+        additional_headers={"Cookie": f"sessionid={client.cookies['sessionid']}"},
+        open_timeout=10,
+    )
+
+
+async def recv(ws, wait: float = 15) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), wait))
+
+
+async def hello(ws) -> dict:
+    frame = await recv(ws)
+    assert frame["type"] == "hello", frame
+    return frame
+
+
+async def until_end(ws, wait: float = 30) -> list[dict]:
+    """Frames up to and including the reply's end frame."""
+    frames = []
+    while True:
+        frames.append(await recv(ws, wait))
+        if frames[-1]["type"] == "end":
+            return frames
+
+
+def send_frame(content: str, conversation: str | None = None) -> str:
+    return json.dumps(
+        {
+            "type": "send",
+            "id": str(uuid.uuid4()),
+            "conversation": conversation,
+            "content": content,
+        }
+    )
+
+
+def text_of(frames: list[dict]) -> str:
+    return "".join(f["text"] for f in frames if f["type"] == "delta")
+
+
+async def sse_turn(client: httpx.AsyncClient, content: str) -> list[Event]:
+    """One turn over the SSE endpoint, as `curl -N` with a cookie jar would."""
+    async with client.stream(
+        "POST",
+        "/api/chat/stream",
+        json={"id": str(uuid.uuid4()), "conversation": None, "content": content},
+        headers={"X-CSRFToken": client.cookies["csrftoken"]},
+    ) as response:
+        assert response.status_code == 200, await response.aread()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return [event async for event in events_of(response.aiter_bytes())]
