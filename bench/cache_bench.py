@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import platform
+import signal
 import statistics
 import sys
 import tempfile
@@ -414,6 +415,9 @@ if __name__ == "__main__":
     parser.add_argument("--hit-rounds", type=int, default=50)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    # A SIGTERM (timeout, a supervisor) unwinds like Ctrl-C, so the model server
+    # child is stopped by main()'s `finally` instead of being orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = asyncio.run(main(parser.parse_args()))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")

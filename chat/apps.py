@@ -6,4 +6,10 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self) -> None:
+        from langchain_core.globals import set_llm_cache
+
         from chat import checks, sockets  # noqa: F401  (system checks, signals)
+        from chat.cache.langchain_cache import LangChainCache
+
+        # Non-streaming LangChain calls (titles, summaries) share the reply cache.
+        set_llm_cache(LangChainCache())

@@ -3,11 +3,13 @@
 from django.conf import settings
 from django.core import checks
 
+from chat.cache.checks import check_cache_settings
 from chat.limits.checks import check_limits_settings
 from chat.llm.registry import UnknownModel, check_models, get_spec
 from chat.observability.checks import check_observability
 
 checks.register(check_models, "chat")
+checks.register(check_cache_settings, "chat")
 checks.register(check_observability, "chat")
 checks.register(check_limits_settings, "chat")
 

@@ -137,6 +137,7 @@ class ReplyOutcome:
     error_code: str = ""
     run_id: str = ""
     cache_hit: bool = False
+    cache_key: str = ""
 
 
 @sync_to_async
@@ -160,6 +161,7 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             ttft_ms=outcome.ttft_ms,
             duration_ms=outcome.duration_ms,
             error_code=outcome.error_code,
+            cache_key=outcome.cache_key,
             finished=timezone.now(),
             updated=timezone.now(),
         )

@@ -64,6 +64,9 @@ class Message(models.Model):
     ttft_ms = models.PositiveIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=32, blank=True)
+    # The response-cache key this reply was stored under or served from; lets an
+    # admin purge the entry behind a wrong reply.
+    cache_key = models.CharField(max_length=64, blank=True, db_index=True)
     # Guard decisions for this message, e.g. injection rules that fired when the
     # policy is "flag" (the message went through but is marked for review).
     flags = models.JSONField(default=list, blank=True)

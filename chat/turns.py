@@ -13,11 +13,21 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from chat import conversations, protocol, records
+from chat.cache.keys import generation_params
+from chat.cache.replies import (
+    CachedReply,
+    CacheSlot,
+    cache_slot,
+    replay_reply,
+    reply_lookup,
+    reply_store,
+)
 from chat.conversations import Exchange, ReplyOutcome
 from chat.delivery import get_hub
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
@@ -201,13 +211,36 @@ async def turn_generate(turn: Turn) -> None:
     output_filter = StreamFilter(canary=turn.canary, pii=settings.CHAT_REDACT_PII)
     raw: list[str] = []
     shown: list[str] = []
+    slot: CacheSlot | None = None
+    hit: CachedReply | None = None
     with metrics.active_stream(), log_context(turn_id=turn.id):
-        status, error = await _stream(turn, stats, raw, shown, output_filter)
-    await _finish(turn, stats, raw, "".join(shown), status, error)
+        try:
+            # Keyed on the primary model and its parameters, on the canary-free
+            # prompt, in the user's scope (unless CHAT_CACHE_SCOPE=shared).
+            slot = cache_slot(
+                user=turn.user,
+                model=turn.model,
+                params=generation_params(chat_models.get_chat_model()),
+                messages=turn.messages,
+                canary=turn.canary,
+            )
+            # Never raises: a failing store is a miss (counted, logged once).
+            hit = await reply_lookup(slot) if slot is not None else None
+        except asyncio.CancelledError:
+            asyncio.current_task().uncancel()
+            status, error = Message.Status.CANCELLED, None
+        else:
+            status, error = await _stream(turn, stats, raw, shown, output_filter, hit)
+    await _finish(turn, stats, raw, "".join(shown), status, error, slot, hit)
 
 
 async def _stream(
-    turn, stats, raw, shown, output_filter
+    turn: Turn,
+    stats: StreamStats,
+    raw: list[str],
+    shown: list[str],
+    output_filter: StreamFilter,
+    hit: CachedReply | None,
 ) -> tuple[str, ChatError | None]:
     """Deliver the reply's text; returns how it ended."""
     hub = get_hub()
@@ -216,14 +249,19 @@ async def _stream(
     checkpoint_every = settings.CHAT_CHECKPOINT_SECONDS
     next_checkpoint = time.monotonic() + checkpoint_every
     try:
-        if turn.admission is not None:
+        if hit is None and turn.admission is not None:
 
             async def queued(position: int) -> None:
                 hub.note(turn.reply_id, protocol.queued_frame(turn.reply_id, position))
 
             with metrics.queued_upstream():
                 await turn.admission.wait_upstream(on_queue=queued)
-        async for piece in stream_reply(turn.messages, _config(turn), stats):
+        # A hit streams through exactly the path of a model reply.
+        if hit is not None:
+            source = replay_reply(hit, stats)
+        else:
+            source = stream_reply(turn.messages, _config(turn), stats)
+        async for piece in source:
             raw.append(piece)
             safe = output_filter.feed(piece)
             if safe:
@@ -283,15 +321,24 @@ async def _finish(
     content: str,
     status: str,
     error: ChatError | None,
+    slot: CacheSlot | None = None,
+    hit: CachedReply | None = None,
 ) -> None:
     hub = get_hub()
     model = stats.model or turn.model
-    usage = _usage(model, turn, stats, "".join(raw), status)
-    reply_cost = cost(
-        get_spec(model),
-        input_tokens=usage.input_tokens,
-        cached_input_tokens=usage.cached_input_tokens,
-        output_tokens=usage.output_tokens,
+    raw_text = "".join(raw)
+    usage = _usage(model, turn, stats, raw_text, status)
+    # A hit keeps the original token counts (what was served) but costs nothing;
+    # chat.usage leaves cache_hit rows out of totals and prices them as savings.
+    reply_cost = (
+        Decimal(0)
+        if hit
+        else cost(
+            get_spec(model),
+            input_tokens=usage.input_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            output_tokens=usage.output_tokens,
+        )
     )
     if turn.admission is not None:
         # Before any database write, so the user's slot frees as soon as it can; a
@@ -300,12 +347,13 @@ async def _finish(
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cost=reply_cost,
+            cache_hit=hit is not None,
         )
     outcome = ReplyOutcome(
         content=content,
         status=status,
         model=model,
-        endpoint=stats.endpoint or chat_models.endpoint(),
+        endpoint="cache" if hit else stats.endpoint or chat_models.endpoint(),
         input_tokens=usage.input_tokens,
         cached_input_tokens=usage.cached_input_tokens,
         output_tokens=usage.output_tokens,
@@ -315,6 +363,8 @@ async def _finish(
         duration_ms=stats.duration_ms(),
         error_code=error.code if error else "",
         run_id=stats.run_id,
+        cache_hit=hit is not None,
+        cache_key=slot.key if slot else "",
     )
     try:
         reply = await conversations.reply_finish(
@@ -338,6 +388,13 @@ async def _finish(
     except Exception:
         log.exception("turn %s could not be stored", turn.id)
         hub.close(turn.reply_id, protocol.end_unsaved_frame(turn.reply_id, content))
+    # Fill the cache after the client has its end frame; reply_store applies the
+    # policy (complete, unfiltered, non-empty) and never raises. Only the primary's
+    # own replies: a fallback's answer must not be served as the primary's.
+    if slot is not None and hit is None and model == turn.model:
+        await reply_store(
+            slot, text=content, usage=usage, status=status, filtered=content != raw_text
+        )
     metrics.observe_reply(outcome)
     log.info(
         "turn finished",
@@ -351,5 +408,6 @@ async def _finish(
             "ttft_ms": stats.ttft_ms,
             "duration_ms": outcome.duration_ms,
             "error_code": outcome.error_code,
+            "cache_hit": hit is not None,
         },
     )

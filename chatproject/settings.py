@@ -325,6 +325,27 @@ CHAT_TRACE_HIDE_CONTENT = env.bool("CHAT_TRACE_HIDE_CONTENT", default=False)
 # Admin link to a call's trace; {run_id} is replaced.
 CHAT_TRACE_URL = env.str("CHAT_TRACE_URL", default="")
 
+# --- Response cache (docs/cache.md) ---------------------------------------------
+
+# Where replies are cached: off, memory, sqlite or redis. Empty: redis when REDIS_URL
+# is set, memory otherwise.
+CHAT_CACHE_BACKEND = env.str("CHAT_CACHE_BACKEND", default="")
+# Seconds a cached reply lives (0: until evicted).
+CHAT_CACHE_TTL = env.float("CHAT_CACHE_TTL", default=86400)
+# Most entries kept (least recently used, or oldest on Redis, go first).
+CHAT_CACHE_MAX_ENTRIES = env.int("CHAT_CACHE_MAX_ENTRIES", default=10000)
+# Replies generated above this temperature are neither looked up nor stored.
+CHAT_CACHE_MAX_TEMPERATURE = env.float("CHAT_CACHE_MAX_TEMPERATURE", default=1.0)
+# "user": each user has their own entries; "shared": one entry per identical prompt
+# for everyone (only when prompts hold nothing user-specific; see docs/cache.md).
+CHAT_CACHE_SCOPE = env.str("CHAT_CACHE_SCOPE", default="user")
+# The SQLite store's file (default: .cache/llm.sqlite3 next to manage.py).
+CHAT_CACHE_SQLITE_PATH = env.str("CHAT_CACHE_SQLITE_PATH", default="")
+# Prefix of every Redis key the cache writes.
+CHAT_CACHE_NAMESPACE = env.str("CHAT_CACHE_NAMESPACE", default="chat:llmcache")
+# Seconds a cache read or write may take before it counts as a miss.
+CHAT_CACHE_TIMEOUT = env.float("CHAT_CACHE_TIMEOUT", default=0.5)
+
 # --- Limits (docs/limits.md) ----------------------------------------------------
 
 # Off only for trusted single-user setups.

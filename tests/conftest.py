@@ -67,3 +67,13 @@ def via(settings):
             setattr(settings, name, value)
 
     return point
+
+
+@pytest.fixture(autouse=True)
+def _no_response_cache(settings):
+    """Tests that ask the same thing twice expect the model to answer twice;
+    tests/cache turns the cache back on for itself."""
+    from chat.cache.backends import reset_backends
+
+    settings.CHAT_CACHE_BACKEND = "off"
+    reset_backends()
