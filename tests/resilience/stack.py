@@ -113,6 +113,8 @@ def server_env(
         LLM_MODEL="gpt-4o-mini",
         OPENAI_API_KEY="test",
         CHAT_CHECKPOINT_SECONDS="0.2",
+        # These tests count provider calls: a repeated question must reach it.
+        CHAT_CACHE_BACKEND="off",
         CHAT_LIMITS_KEY_PREFIX=f"test:resilience:{uuid.uuid4().hex[:12]}",
     )
     env.update({k: str(v) for k, v in extra.items()})
