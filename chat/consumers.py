@@ -8,7 +8,7 @@ import logging
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import protocol, replies, sockets, turns
+from chat import protocol, replies, shutdown, sockets, turns
 from chat.errors import ChatError, InternalError
 from chat.llm.chat_models import is_demo, model_name
 from chat.observability import metrics
@@ -27,6 +27,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.followers: dict[str, asyncio.Task] = {}
         ensure_sweeper()
         await self.accept()
+        if shutdown.draining():
+            self.user = None  # not counted: nothing to unregister
+            await self.close(code=protocol.CLOSE_RESTARTING)
+            return
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=protocol.CLOSE_UNAUTHENTICATED)
             return
@@ -41,6 +45,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.group = sockets.user_group(self.user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        shutdown.socket_opened(self)
         await self.send_json(
             protocol.hello_frame(
                 username=self.user.get_username(), model=model_name(), demo=is_demo()
@@ -49,6 +54,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         # Replies keep generating and are stored; only this socket stops following.
+        shutdown.socket_closed(self)
         for task in self.followers.values():
             task.cancel()
         if self.user is not None and self.user.is_authenticated:
@@ -56,6 +62,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await sockets.socket_unregister(
                 user_id=self.user.pk, channel_name=self.channel_name
             )
+
+    async def server_restarting(self, wait: float) -> None:
+        """Close with 4012 once the replies this socket follows have ended (or
+        `wait` passed); the page reconnects to another process and joins."""
+        if self.followers:
+            await asyncio.wait(list(self.followers.values()), timeout=wait)
+        await self.close(code=protocol.CLOSE_RESTARTING)
 
     async def session_ended(self, event: dict) -> None:
         """The user logged out somewhere: this socket's session is over."""

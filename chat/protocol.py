@@ -18,7 +18,9 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_MANY = 4429
 CLOSE_TOO_BIG = 1009
 CLOSE_SERVER_ERROR = 1011
-CLOSE_RESTARTING = 1012
+# Daphne's WebSocket library (autobahn) lets an application send only 1000 and
+# 3000-4999, so "server restarting" is 4012, after the standard 1012.
+CLOSE_RESTARTING = 4012
 
 
 class _Frame(BaseModel):

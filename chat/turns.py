@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from chat import conversations, protocol, records
+from chat import conversations, protocol, records, shutdown
 from chat.cache.keys import generation_params
 from chat.cache.replies import (
     CachedReply,
@@ -180,6 +180,7 @@ def _spawn(turn: Turn) -> None:
     hub.open(turn.reply_id)
     task = asyncio.create_task(turn_generate(turn), name=f"turn-{turn.id}")
     hub.attach_task(turn.reply_id, task)
+    shutdown.track_reply(task)
 
 
 async def turn_stop(*, user, message_id: uuid.UUID) -> None:
@@ -280,8 +281,14 @@ async def _stream(
             shown.append(tail)
             hub.publish(turn.reply_id, tail)
     except asyncio.CancelledError:
-        status = Message.Status.CANCELLED
-        asyncio.current_task().uncancel()
+        task = asyncio.current_task()
+        task.uncancel()
+        # A stop is the user's choice; a shutdown past its grace period is not.
+        status = (
+            Message.Status.INTERRUPTED
+            if shutdown.interrupted(task)
+            else Message.Status.CANCELLED
+        )
     except BlockedOutput as exc:
         metrics.observe_refusal(exc.code)
         status, error = Message.Status.FILTERED, exc

@@ -22,6 +22,7 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.shutdown import install_on_daphne  # noqa: E402
 
 
 class SiteOriginValidator(OriginValidator):
@@ -51,3 +52,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# SIGTERM drains replies in flight instead of dropping them (chat/shutdown.py).
+install_on_daphne()

@@ -273,6 +273,10 @@ CHAT_INJECTION_THRESHOLD = env.float("CHAT_INJECTION_THRESHOLD", default=1.0)
 CHAT_REDACT_PII = env.bool("CHAT_REDACT_PII", default=False)
 # Seconds between saves of a streaming reply's partial text (what survives a crash).
 CHAT_CHECKPOINT_SECONDS = env.float("CHAT_CHECKPOINT_SECONDS", default=5.0)
+# After SIGTERM, seconds replies in flight may take to finish before they are stored
+# `interrupted` and sockets close with 4012; keep it under the platform's kill
+# timeout (Heroku, Render, Dokku: 30 s) with room to store and close.
+CHAT_SHUTDOWN_GRACE_SECONDS = env.float("CHAT_SHUTDOWN_GRACE_SECONDS", default=20.0)
 
 # --- Model registry and token counting ------------------------------------------
 

@@ -67,6 +67,9 @@ class MemoryHub:
         reply.task.cancel()
         return True
 
+    async def flush(self, within: float) -> None:
+        """Nothing to write: followers in this process already have every frame."""
+
     async def knows(self, message_id: str) -> bool:
         return message_id in self._replies
 

@@ -91,6 +91,8 @@ class RedisHub:
         self._writers: dict[str, _Writer] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._listener: asyncio.Task | None = None
+        # Writers of closed replies still flushing their last entries.
+        self._flushing: set[asyncio.Task] = set()
 
     def open(self, message_id: str, task: asyncio.Task | None = None) -> None:
         self._writers[message_id] = _Writer(message_id)
@@ -112,6 +114,13 @@ class RedisHub:
         self._tasks.pop(message_id, None)
         writer.closed = True
         writer.add("e", json.dumps(end))
+        self._flushing.add(writer.task)
+        writer.task.add_done_callback(self._flushing.discard)
+
+    async def flush(self, within: float) -> None:
+        """Wait until every reply closed here is in Redis (graceful shutdown)."""
+        if self._flushing:
+            await asyncio.wait(set(self._flushing), timeout=within)
 
     async def knows(self, message_id: str) -> bool:
         if message_id in self._writers:

@@ -1,0 +1,229 @@
+"""Scale out: two web dynos on two ports share PostgreSQL and Redis. A reply
+generated on one is followed from the other exactly once, a stop from the other
+cancels it, limits hold across both, and a dyno stopped mid-reply (SIGTERM, or
+SIGKILL) never leaves a reply `streaming`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+
+import pytest
+import websockets
+
+from tests.deploy import client
+from tests.deploy.conftest import GRACE_SECONDS
+from tests.servers.fake_openai import Reply
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.timeout(60, func_only=True),
+]
+
+FINAL = {"complete", "interrupted"}
+CLOSE_RESTARTING = 4012  # chat.protocol; daphne cannot send 1012
+
+
+def tokens(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}{i} " for i in range(count)]
+
+
+def stored(database, message_id: str) -> tuple[str, str]:
+    """The reply's (status, content) in PostgreSQL."""
+    rows = database.query(
+        "SELECT status, content FROM chat_message WHERE id = %s", message_id
+    )
+    assert rows, f"no message {message_id}"
+    return rows[0]
+
+
+async def closed_with(ws, within: float = 10.0) -> int | None:
+    """Read until the server closes the socket; its close code."""
+    with pytest.raises(websockets.ConnectionClosed):
+        async with asyncio.timeout(within):
+            while True:
+                await ws.recv()
+    return ws.close_code
+
+
+async def test_socket_on_other_dyno_joins_and_sees_the_reply_once(
+    pair, fake_llm, new_user
+):
+    """A socket on B joins a reply generating on A mid-stream and receives every
+    chunk exactly once, in order; a later join from any seq resumes exactly."""
+    a, b = pair
+    words = tokens("w", 40)
+    fake_llm.enqueue(Reply(tokens=words, delay=0.05))
+    user = new_user(a)
+    async with client.sockets(user, a, b) as (on_a, on_b):
+        await client.send(on_a, "Count to forty.")
+        start, _ = await client.until(on_a, "start")
+        first, _ = await client.until(on_a, "delta")
+        await client.join(on_b, start["message"])
+        text_b, end_b, deltas_b = await client.reply(on_b)
+        rest_a, end_a, _ = await client.reply(on_a)
+
+        # Resume from the middle, as a reload that had seen `seq` would.
+        middle = deltas_b[len(deltas_b) // 2]
+        seen = "".join(d["text"] for d in deltas_b[: len(deltas_b) // 2 + 1])
+        await client.join(on_b, start["message"], after=middle["seq"])
+        resumed, end_again, _ = await client.reply(on_b)
+
+    expected = "".join(words)
+    assert first["text"] + rest_a == expected
+    assert text_b == expected
+    seqs = [d["seq"] for d in deltas_b]
+    assert seqs == sorted(set(seqs)) and seqs[-1] == len(words)
+    assert end_a["status"] == end_b["status"] == "complete"
+    assert end_a["content"] == end_b["content"] == expected
+    assert seen + resumed == expected and end_again["status"] == "complete"
+    assert fake_llm.request_count == 1  # one generation, however many followers
+
+
+async def test_stop_from_other_dyno_cancels_generation(
+    pair, fake_llm, new_user, database
+):
+    """A stop sent on B reaches the task generating on A (Redis pub/sub), which
+    cancels the provider request and stores the reply `cancelled`."""
+    a, b = pair
+    fake_llm.enqueue(Reply(tokens=tokens("s", 400), delay=0.05))  # 20 s
+    user = new_user(a)
+    async with client.sockets(user, a, b) as (on_a, on_b):
+        await client.send(on_a, "Talk for a long time.")
+        start, _ = await client.until(on_a, "start")
+        await client.until(on_a, "delta")
+        stopped_at = time.monotonic()
+        await on_b.send(json.dumps({"type": "stop", "message": start["message"]}))
+        end, _ = await client.until(on_a, "end", within=10)
+
+    assert end["status"] == "cancelled"
+    assert time.monotonic() - stopped_at < 5
+    assert await fake_llm.async_wait_for_disconnects(1, within=5)
+    status, content = stored(database, start["message"])
+    assert status == "cancelled" and content == end["content"]
+
+
+async def test_limits_hold_across_dynos(pair, fake_llm, new_user):
+    """One reply in flight per user and the rate limit (defaults: 1, 10/1m) count
+    turns on both dynos together."""
+    a, b = pair
+    fake_llm.enqueue(Reply(tokens=tokens("c", 60), delay=0.05))
+    user = new_user(a)
+    async with client.sockets(user, a, b) as (on_a, on_b):
+        await client.send(on_a, "A long one.")
+        await client.until(on_a, "start")
+        await client.send(on_b, "Meanwhile, on the other dyno.")
+        refused, _ = await client.until(on_b, "error")
+        assert refused["code"] == "busy", refused
+        await client.reply(on_a)
+
+        # Nine more turns alternate between the dynos; the eleventh is refused.
+        for turn in range(9):
+            ws = on_a if turn % 2 else on_b
+            await client.send(ws, f"Turn {turn + 2}.")
+            await client.reply(ws)
+        await client.send(on_b, "One too many.")
+        limited, _ = await client.until(on_b, "error")
+    assert limited["code"] == "rate_limited", limited
+    assert limited["retry_after"] > 0
+
+
+async def test_sigterm_mid_reply_finishes_or_interrupts(
+    pair, victim, fake_llm, new_user, database
+):
+    """SIGTERM to a dyno with two replies in flight: the one that ends within the
+    grace period completes, the other is stored `interrupted`; sockets there get
+    the end, then close 1012; a follower on the other dyno gets the same end; the
+    process exits within the grace period plus a little."""
+    _, survivor = pair
+    quick, slow = new_user(victim), new_user(victim)
+    fake_llm.enqueue(
+        Reply(tokens=tokens("q", 12), delay=0.1),  # about 1 s
+        Reply(tokens=tokens("l", 600), delay=0.1),  # a minute: outlasts the grace
+    )
+    async with (
+        client.sockets(quick, victim) as (q_ws,),
+        client.sockets(slow, victim, survivor) as (s_ws, follower),
+    ):
+        await client.send(q_ws, "Quick one.")
+        q_start, _ = await client.until(q_ws, "start")
+        await client.until(q_ws, "delta")
+        await client.send(s_ws, "Slow one.")
+        s_start, _ = await client.until(s_ws, "start")
+        await client.until(s_ws, "delta")
+        await client.join(follower, s_start["message"])
+        await client.until(follower, "delta")
+
+        victim.signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        _, q_end, _ = await client.reply(q_ws, within=GRACE_SECONDS + 5)
+        q_code = await closed_with(q_ws, within=GRACE_SECONDS + 10)
+        s_end, _ = await client.until(s_ws, "end", within=GRACE_SECONDS + 10)
+        s_code = await closed_with(s_ws)
+        f_end, _ = await client.until(follower, "end", within=15)
+
+    assert q_end["status"] == "complete"
+    assert s_end["status"] == "interrupted" and s_end["content"]
+    assert f_end["status"] == "interrupted"
+    assert q_code == s_code == CLOSE_RESTARTING
+    assert victim.wait_web_exit(timeout=10)
+    assert time.monotonic() - stopped_at < GRACE_SECONDS + 10
+    assert stored(database, q_start["message"])[0] == "complete"
+    assert stored(database, s_start["message"]) == ("interrupted", s_end["content"])
+
+
+async def test_hard_kill_leaves_a_reply_the_sweep_interrupts(
+    pair, victim, fake_llm, new_user, database, slug, config
+):
+    """SIGKILL mid-reply leaves the row `streaming` with its last checkpoint; the
+    sweep (`manage.py sweep_replies`, also run by every release) stores it
+    `interrupted` and bills the partial text."""
+    user = new_user(victim)
+    fake_llm.enqueue(Reply(tokens=tokens("k", 600), delay=0.05))
+    async with client.sockets(user, victim) as (ws,):
+        await client.send(ws, "Keep going.")
+        start, _ = await client.until(ws, "start")
+        for _ in range(3):
+            await client.until(ws, "delta")
+        await asyncio.sleep(1)  # a checkpoint or two (CHAT_CHECKPOINT_SECONDS=0.3)
+        victim.signal(signal.SIGKILL)
+        assert victim.wait_web_exit(timeout=10)
+
+    status, partial = stored(database, start["message"])
+    assert status == "streaming" and partial  # what survives a crash
+    await asyncio.sleep(1.5)
+    out = slug.run("python manage.py sweep_replies --older-than 1", config)
+    assert "interrupted" in out
+    assert stored(database, start["message"]) == ("interrupted", partial)
+    calls = database.query(
+        "SELECT status, usage_estimated, output_tokens FROM chat_modelcall "
+        "WHERE message_id = %s",
+        start["message"],
+    )
+    assert len(calls) == 1 and calls[0][0] == "interrupted" and calls[0][2] > 0
+
+
+async def test_hard_kill_follower_on_other_dyno_gets_the_end(
+    pair, victim, fake_llm, new_user, database
+):
+    """A socket on B following a reply whose dyno was SIGKILLed is not left
+    waiting: once the generator's heartbeat lapses (chat/delivery/redis.py,
+    ALIVE_MS) it gets the stored end, `interrupted`, and a fresh join gets it too."""
+    _, survivor = pair
+    user = new_user(victim)
+    fake_llm.enqueue(Reply(tokens=tokens("f", 600), delay=0.05))
+    async with client.sockets(user, victim, survivor) as (ws, follower):
+        await client.send(ws, "Keep going.")
+        start, _ = await client.until(ws, "start")
+        await client.join(follower, start["message"])
+        await client.until(follower, "delta")
+        victim.signal(signal.SIGKILL)
+        end, _ = await client.until(follower, "end", within=35)
+        await client.join(follower, start["message"])
+        again, _ = await client.until(follower, "end", within=10)
+
+    assert end["status"] == again["status"] == "interrupted"
+    assert stored(database, start["message"])[0] in FINAL
