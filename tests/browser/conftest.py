@@ -12,6 +12,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -76,24 +78,19 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"daphne did not answer {url} within 30 s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory):
-    """(base_url, username, password) of a daphne serving the app with the demo
-    model on a fresh SQLite database."""
-    workdir = tmp_path_factory.mktemp("live_app")
+@contextmanager
+def serve_app(workdir: Path, **settings: str) -> Iterator[tuple[str, str, str]]:
+    """(base_url, username, password) of a real daphne serving the app on a fresh
+    SQLite database in `workdir`, with `settings` as environment variables."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "chatproject.settings",
         "DEBUG": "1",
-        "LLM_BACKEND": "demo",
-        # Slow enough that Stop can be pressed mid-reply.
-        "CHAT_DEMO_DELAY_MS": "30",
-        # Small, so a refused message is quick to type (test_chat_page uses 3000).
-        "CHAT_MAX_MESSAGE_CHARS": "2000",
         "CHAT_CREATE_LOCAL_USER": "0",
         "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
         "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
         "PYTHONUNBUFFERED": "1",
+        **settings,
     }
     env.pop("REDIS_URL", None)  # the embedded default: everything in-process
     _manage("migrate", "--noinput", env=env)
@@ -106,18 +103,10 @@ def live_app(tmp_path_factory):
     )
     port = _free_port()
     log = workdir / "daphne.log"
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
     with log.open("w") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "chatproject.asgi:application",
-            ],
+            [*command, "chatproject.asgi:application"],
             cwd=REPO,
             env=env,
             stdout=out,
@@ -134,6 +123,20 @@ def live_app(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    """The app with the demo model."""
+    with serve_app(
+        tmp_path_factory.mktemp("live_app"),
+        LLM_BACKEND="demo",
+        # Slow enough that Stop can be pressed mid-reply.
+        CHAT_DEMO_DELAY_MS="30",
+        # Small, so a refused message is quick to type (test_chat_page uses 3000).
+        CHAT_MAX_MESSAGE_CHARS="2000",
+    ) as app:
+        yield app
 
 
 @pytest.fixture(scope="package")

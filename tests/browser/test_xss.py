@@ -6,21 +6,11 @@ both while the reply streams and when it is server-rendered from history."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import (
-    PASSWORD,
-    REPO,
-    USERNAME,
-    _free_port,
-    _manage,
-    _wait_until_serving,
-)
+from tests.browser.conftest import serve_app
 from tests.browser.test_chat_page import log_in, send, watch_reply
 from tests.servers.fake_openai import FakeOpenAI, Reply
 
@@ -88,60 +78,17 @@ REPLY_DOM_PROBLEMS = """() => {
 def xss_app(tmp_path_factory):
     """(base_url, username, password) of a daphne whose model is FakeOpenAI
     streaming the XSS corpus."""
-    workdir = tmp_path_factory.mktemp("xss_app")
-    with FakeOpenAI(default=Reply(tokens=_chunks(REPLY_TEXT), delay=0.005)) as fake:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "chatproject.settings",
-            "DEBUG": "1",
-            "LLM_BACKEND": "openai",
-            "OPENAI_BASE_URL": fake.base_url,
-            "OPENAI_API_KEY": "test",
-            "LLM_MODEL": "gpt-4o-mini",
-            "CHAT_CREATE_LOCAL_USER": "0",
-            "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-            "PYTHONUNBUFFERED": "1",
-        }
-        env.pop("REDIS_URL", None)
-        _manage("migrate", "--noinput", env=env)
-        _manage(
-            "createsuperuser",
-            "--noinput",
-            f"--username={USERNAME}",
-            "--email=browser@example.invalid",
-            env=env,
-        )
-        port = _free_port()
-        log = workdir / "daphne.log"
-        with log.open("w") as out:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "chatproject.asgi:application",
-                ],
-                cwd=REPO,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_serving(f"{base_url}/healthz", process, log)
-            yield base_url, USERNAME, PASSWORD
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with (
+        FakeOpenAI(default=Reply(tokens=_chunks(REPLY_TEXT), delay=0.005)) as fake,
+        serve_app(
+            tmp_path_factory.mktemp("xss_app"),
+            LLM_BACKEND="openai",
+            OPENAI_BASE_URL=fake.base_url,
+            OPENAI_API_KEY="test",
+            LLM_MODEL="gpt-4o-mini",
+        ) as app,
+    ):
+        yield app
 
 
 def _assert_inert(page, dialogs, foreign, where: str) -> None:
