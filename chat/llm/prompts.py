@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from chat.guards.injection import canary_instruction
@@ -44,18 +44,3 @@ def history_messages(pairs: Iterable[tuple[str, str]]) -> list[BaseMessage]:
     for role, text in pairs:
         out.append(HumanMessage(text) if role == "user" else AIMessage(text))
     return out
-
-
-def assemble(
-    system: list[BaseMessage], history: list[BaseMessage], new: BaseMessage
-) -> list[BaseMessage]:
-    return [*system, *history, new]
-
-
-__all__ = [
-    "PROMPT",
-    "SystemMessage",
-    "assemble",
-    "history_messages",
-    "system_messages",
-]
