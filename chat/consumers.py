@@ -9,6 +9,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat import protocol, replies, shutdown, sockets, turns
+from chat.conversations import Redo
 from chat.errors import ChatError, InternalError
 from chat.llm.chat_models import is_demo, model_name
 from chat.observability import metrics
@@ -82,7 +83,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client_id = None
         try:
             frame = protocol.parse(text_data)
-            if isinstance(frame, protocol.SendFrame):
+            if isinstance(frame, protocol.SendFrame | protocol.RedoFrame):
                 client_id = str(frame.id)
                 await self.on_send(frame)
             elif isinstance(frame, protocol.StopFrame):
@@ -102,13 +103,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 protocol.error_frame(InternalError(), client_id=client_id)
             )
 
-    async def on_send(self, frame: protocol.SendFrame) -> None:
-        turn = await turns.turn_begin(
-            user=self.user,
-            client_id=frame.id,
-            conversation_id=frame.conversation,
-            content=frame.content,
-        )
+    async def on_send(self, frame: protocol.SendFrame | protocol.RedoFrame) -> None:
+        if isinstance(frame, protocol.SendFrame):
+            turn = await turns.turn_begin(
+                user=self.user,
+                client_id=frame.id,
+                conversation_id=frame.conversation,
+                content=frame.content,
+            )
+        else:
+            turn = await turns.turn_redo(
+                user=self.user,
+                client_id=frame.id,
+                message_id=frame.message,
+                mode=Redo(frame.type),
+            )
         if turn.messages is not None:
             turns.turn_start(turn)
         await self.send_json(

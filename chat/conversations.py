@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
 from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chat.errors import NotFound
+from chat.errors import InvalidInput, NotFound
 from chat.models import Conversation, Message, ModelCall
 
 TITLE_CHARS = 60
@@ -50,16 +51,20 @@ async def exchange_find(*, user, client_id: uuid.UUID) -> Exchange | None:
     return Exchange(user_message.conversation, user_message, reply, created=False)
 
 
-async def history_get(*, conversation: Conversation) -> list[tuple[str, str]]:
-    """(role, text) of the conversation so far, for the prompt; failed and empty
-    replies are left out, partial ones (stopped, interrupted) are what the user saw."""
+async def history_get(
+    *, conversation: Conversation, before: Message | None = None
+) -> list[tuple[str, str]]:
+    """(role, text) of the conversation so far (or before one message), for the
+    prompt; failed, empty and superseded replies are left out, partial ones
+    (stopped, interrupted) are what the user saw."""
     rows = (
-        Message.objects.filter(conversation=conversation)
+        Message.objects.filter(conversation=conversation, superseded=False)
         .exclude(content="")
         .exclude(status__in=[Message.Status.FAILED, Message.Status.STREAMING])
-        .order_by("created")
-        .values_list("role", "content")
     )
+    if before is not None:
+        rows = rows.filter(created__lt=before.created)
+    rows = rows.order_by("created").values_list("role", "content")
     return [row async for row in rows]
 
 
@@ -112,6 +117,156 @@ def exchange_create(
             user_message.conversation, user_message, user_message.reply, created=False
         )
     return Exchange(conversation, user_message, reply, created=True)
+
+
+class Redo(StrEnum):
+    """What to do again with a conversation's last reply."""
+
+    REGENERATE = "regenerate"  # answer the same user message anew
+    CONTINUE = "continue"  # carry on a reply that was cut short
+
+
+# Only a reply the user saw end can be redone; only one cut short can be continued.
+_REDO_STATUSES = {
+    Redo.REGENERATE: {
+        Message.Status.COMPLETE,
+        Message.Status.CANCELLED,
+        Message.Status.INTERRUPTED,
+        Message.Status.FILTERED,
+        Message.Status.FAILED,
+    },
+    Redo.CONTINUE: {Message.Status.CANCELLED, Message.Status.INTERRUPTED},
+}
+
+
+@dataclass
+class RedoPlan:
+    """A checked regenerate or continue: the reply it starts from and the user
+    message its chain of continuations answers."""
+
+    conversation: Conversation
+    target: Message
+    user_message: Message
+
+
+async def redo_find(*, user, client_id: uuid.UUID) -> Exchange | None:
+    """The exchange an earlier regenerate or continue with this client id made."""
+    reply = (
+        await Message.objects.select_related("conversation")
+        .filter(
+            conversation__user=user, client_id=client_id, role=Message.Role.ASSISTANT
+        )
+        .afirst()
+    )
+    if reply is None:
+        return None
+    user_message = await sync_to_async(_answered)(reply)
+    return Exchange(reply.conversation, user_message, reply, created=False)
+
+
+def _answered(reply: Message) -> Message:
+    """The user message a reply (through its chain of continuations) answers."""
+    while reply.reply_to_id is None and reply.continues_id is not None:
+        reply = Message.objects.get(pk=reply.continues_id)
+    if reply.reply_to_id is not None:
+        return Message.objects.get(pk=reply.reply_to_id)
+    # A superseded root lost its link: the user message just before it.
+    return (
+        Message.objects.filter(
+            conversation_id=reply.conversation_id,
+            role=Message.Role.USER,
+            created__lte=reply.created,
+        )
+        .order_by("-created")
+        .first()
+    )
+
+
+def _redo_check(*, user, message_id: uuid.UUID, mode: Redo) -> RedoPlan:
+    try:
+        target = Message.objects.select_related("conversation").get(
+            id=message_id, conversation__user=user, role=Message.Role.ASSISTANT
+        )
+    except Message.DoesNotExist:
+        raise NotFound("That reply does not exist.") from None
+    last = (
+        Message.objects.filter(conversation_id=target.conversation_id, superseded=False)
+        .order_by("-created")
+        .only("id")
+        .first()
+    )
+    if target.superseded or last is None or last.id != target.id:
+        raise InvalidInput(f"Only the last reply of a conversation can {mode.value}.")
+    if target.status not in _REDO_STATUSES[mode]:
+        raise InvalidInput(
+            "That reply is still being written."
+            if target.status == Message.Status.STREAMING
+            else "Only a reply that was cut short can be continued."
+        )
+    if mode is Redo.CONTINUE and not target.content:
+        raise InvalidInput("That reply has no text to continue; regenerate it.")
+    return RedoPlan(target.conversation, target, _answered(target))
+
+
+@sync_to_async
+def redo_plan(*, user, message_id: uuid.UUID, mode: Redo) -> RedoPlan:
+    """Check that this reply can be regenerated or continued; InvalidInput says why
+    not, NotFound when it is not the user's."""
+    return _redo_check(user=user, message_id=message_id, mode=mode)
+
+
+@sync_to_async
+def redo_create(
+    *, user, client_id: uuid.UUID, message_id: uuid.UUID, mode: Redo, model: str
+) -> Exchange:
+    """Store the new `streaming` reply, checking again under the conversation's lock
+    (two tabs may press the button at once). Regenerating supersedes the old reply
+    and its continuations; continuing leaves them as they are."""
+    try:
+        with transaction.atomic():
+            # Updating the row locks it until commit: concurrent redos queue here.
+            Conversation.objects.filter(
+                id__in=Message.objects.filter(id=message_id).values("conversation_id")
+            ).update(updated=timezone.now())
+            plan = _redo_check(user=user, message_id=message_id, mode=mode)
+            fields = {}
+            if mode is Redo.REGENERATE:
+                old = Message.objects.filter(
+                    conversation=plan.conversation,
+                    role=Message.Role.ASSISTANT,
+                    created__gt=plan.user_message.created,
+                    superseded=False,
+                )
+                old.update(superseded=True)
+                # The link is one-to-one: the new reply takes it over.
+                Message.objects.filter(reply_to=plan.user_message).update(
+                    reply_to=None
+                )
+                fields = {"reply_to": plan.user_message, "replaces": plan.target}
+            else:
+                fields = {"continues": plan.target}
+            reply = Message.objects.create(
+                conversation=plan.conversation,
+                role=Message.Role.ASSISTANT,
+                status=Message.Status.STREAMING,
+                client_id=client_id,
+                model=model,
+                **fields,
+            )
+    except IntegrityError:
+        reply = (
+            Message.objects.select_related("conversation")
+            .filter(
+                conversation__user=user,
+                client_id=client_id,
+                role=Message.Role.ASSISTANT,
+            )
+            .first()
+        )
+        if reply is None:
+            raise InvalidInput("That id already belongs to another message.") from None
+        return Exchange(reply.conversation, _answered(reply), reply, created=False)
+    return Exchange(plan.conversation, plan.user_message, reply, created=True)
 
 
 async def reply_checkpoint(*, reply: Message, content: str) -> None:

@@ -48,12 +48,24 @@ class Message(models.Model):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.COMPLETE, db_index=True
     )
-    # The client-made id of a user message: a resend with the same id is the same turn.
+    # The client-made id of a send (on the user message) or of a regenerate or
+    # continue (on the reply it made): a resend with the same id is the same turn.
     client_id = models.UUIDField(null=True, blank=True)
     # The user message an assistant message answers.
     reply_to = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reply"
     )
+    # A regenerated reply names the one it replaced; a continuation the reply it
+    # carries on (the text reads as one, the rows stay apart for the ledger).
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    continues = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Replaced by a regenerated reply: kept for the record, left out of the page and
+    # of later prompts.
+    superseded = models.BooleanField(default=False)
     model = models.CharField(max_length=100, blank=True)
     input_tokens = models.PositiveIntegerField(default=0)
     cached_input_tokens = models.PositiveIntegerField(default=0)

@@ -39,17 +39,27 @@ class StopFrame(_Frame):
     message: uuid.UUID
 
 
+class RedoFrame(_Frame):
+    """Regenerate or continue the conversation's last reply (`message`)."""
+
+    type: Literal["regenerate", "continue"]
+    id: uuid.UUID
+    message: uuid.UUID
+
+
 class JoinFrame(_Frame):
     type: Literal["join"]
     message: uuid.UUID
     after: int = Field(default=0, ge=0)
 
 
-ClientFrame = Annotated[SendFrame | StopFrame | JoinFrame, Field(discriminator="type")]
+ClientFrame = Annotated[
+    SendFrame | StopFrame | JoinFrame | RedoFrame, Field(discriminator="type")
+]
 _client_frame = TypeAdapter(ClientFrame)
 
 
-def parse(text: str | None) -> SendFrame | StopFrame | JoinFrame:
+def parse(text: str | None) -> SendFrame | StopFrame | JoinFrame | RedoFrame:
     """A validated client frame, or InvalidInput naming what is wrong."""
     if text is None:
         raise InvalidInput("Frames must be JSON text, not binary.")
@@ -94,7 +104,7 @@ def hello_frame(*, username: str, model: str, demo: bool) -> dict:
 
 def start_frame(exchange, *, client_id: uuid.UUID, demo: bool) -> dict:
     reply = exchange.reply
-    return {
+    frame = {
         "type": "start",
         "id": str(client_id),
         "conversation": str(exchange.conversation.id),
@@ -105,6 +115,11 @@ def start_frame(exchange, *, client_id: uuid.UUID, demo: bool) -> dict:
         "demo": demo,
         "created": reply.created.isoformat(),
     }
+    if reply.replaces_id:
+        frame["replaces"] = str(reply.replaces_id)
+    if reply.continues_id:
+        frame["continues"] = str(reply.continues_id)
+    return frame
 
 
 def error_frame(

@@ -25,10 +25,11 @@ from chat.cache.replies import (
     CacheSlot,
     cache_slot,
     replay_reply,
+    reply_forget,
     reply_lookup,
     reply_store,
 )
-from chat.conversations import Exchange, ReplyOutcome
+from chat.conversations import Exchange, Redo, ReplyOutcome
 from chat.delivery import get_hub
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
 from chat.guards.injection import make_canary, screen
@@ -62,6 +63,8 @@ class Turn:
     flags: list[str] = field(default_factory=list)
     # Its rate, concurrency and budget hold; settled in _finish, however it ends.
     admission: Admission | None = None
+    # A regenerate or continue asks for a new answer: never served from the cache.
+    cacheable: bool = True
 
     @property
     def reply_id(self) -> str:
@@ -142,6 +145,69 @@ async def turn_begin(
     )
 
 
+async def turn_redo(
+    *, user, client_id: uuid.UUID, message_id: uuid.UUID, mode: Redo
+) -> Turn:
+    """Regenerate or continue the conversation's last reply as a new turn, through
+    the same limits, prompt building and recording as a send; a resend of a known
+    client id returns its turn."""
+    model = chat_models.model_name()
+    turn_id = uuid.uuid4().hex[:12]
+    existing = await conversations.redo_find(user=user, client_id=client_id)
+    if existing:
+        return Turn(turn_id, user, existing, model)
+    plan = await conversations.redo_plan(user=user, message_id=message_id, mode=mode)
+    if mode is Redo.REGENERATE:
+        pairs = await conversations.history_get(
+            conversation=plan.conversation, before=plan.user_message
+        )
+        new = HumanMessage(plan.user_message.content)
+    else:
+        # Everything the user saw, ending with the reply cut short.
+        pairs = await conversations.history_get(conversation=plan.conversation)
+        new = prompts.continue_message()
+    history = prompts.history_messages(pairs)
+    canary = make_canary()
+    spec = get_spec(model)
+    trimmed = trim_history(
+        prompts.system_messages(canary),
+        history,
+        new,
+        window=min(spec.context_window, settings.LLM_CONTEXT_WINDOW),
+        reply_budget=min(settings.LLM_MAX_TOKENS, spec.max_output_tokens),
+        model=model,
+    )
+    admission = await turn_admit(
+        user=user, turn_id=turn_id, model=model, spec=spec, messages=trimmed.messages
+    )
+    try:
+        exchange = await conversations.redo_create(
+            user=user,
+            client_id=client_id,
+            message_id=message_id,
+            mode=mode,
+            model=model,
+        )
+    except BaseException:
+        await admission.settle()
+        raise
+    if not exchange.created:
+        await admission.settle()
+        return Turn(turn_id, user, exchange, model)
+    if mode is Redo.REGENERATE:
+        await reply_forget(plan.target.cache_key)
+    return Turn(
+        turn_id,
+        user,
+        exchange,
+        model,
+        trimmed.messages,
+        canary,
+        admission=admission,
+        cacheable=False,
+    )
+
+
 async def turn_admit(*, user, turn_id: str, model: str, spec, messages) -> Admission:
     """Rate, concurrency and budget checks, holding input estimate plus reply cap;
     a refusal is an error frame for the send, and nothing is stored."""
@@ -218,12 +284,16 @@ async def turn_generate(turn: Turn) -> None:
         try:
             # Keyed on the primary model and its parameters, on the canary-free
             # prompt, in the user's scope (unless CHAT_CACHE_SCOPE=shared).
-            slot = cache_slot(
-                user=turn.user,
-                model=turn.model,
-                params=generation_params(chat_models.get_chat_model()),
-                messages=turn.messages,
-                canary=turn.canary,
+            slot = (
+                cache_slot(
+                    user=turn.user,
+                    model=turn.model,
+                    params=generation_params(chat_models.get_chat_model()),
+                    messages=turn.messages,
+                    canary=turn.canary,
+                )
+                if turn.cacheable
+                else None
             )
             # Never raises: a failing store is a miss (counted, logged once).
             hit = await reply_lookup(slot) if slot is not None else None

@@ -108,9 +108,13 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             "cost": f"{m.cost:.8f}" if m.role == "assistant" else None,
             "model": m.model,
             "ttft_ms": m.ttft_ms,
+            "continues": str(m.continues_id) if m.continues_id else None,
             "created": m.created,
         }
-        async for m in conversation.messages.order_by("created")
+        # A regenerated reply's predecessors stay stored, not shown.
+        async for m in conversation.messages.filter(superseded=False).order_by(
+            "created"
+        )
     ]
     return JsonResponse(
         {"id": str(conversation.id), "title": conversation.title, "messages": messages}

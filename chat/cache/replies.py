@@ -182,3 +182,11 @@ async def replay_reply(reply: CachedReply, stats: StreamStats) -> AsyncIterator[
             stats.first_token_at = time.monotonic()
         yield piece
     stats.usage = reply.usage
+
+
+async def reply_forget(cache_key: str) -> None:
+    """Drop the entry a regenerated reply came from or went to: the user has judged
+    it wrong, so the next identical question must not get it back. Never raises."""
+    backend = get_backend()
+    if cache_key and backend is not None:
+        await guarded_write("delete", backend.adelete(cache_key))

@@ -38,9 +38,25 @@ def system_messages(canary: str) -> list[BaseMessage]:
     return value.to_messages()
 
 
+# Sent, never stored, after a reply that was cut short: the model sees its partial
+# reply as its last turn and this as the user's.
+CONTINUE_INSTRUCTION = (
+    "Continue your previous reply exactly where it stopped. Do not repeat any of it "
+    "and do not comment on the interruption."
+)
+
+
 def history_messages(pairs: Iterable[tuple[str, str]]) -> list[BaseMessage]:
-    """(role, text) pairs from storage as LangChain messages."""
+    """(role, text) pairs from storage as LangChain messages; a reply and its
+    continuations are stored apart but read as the one reply the user saw."""
     out: list[BaseMessage] = []
     for role, text in pairs:
-        out.append(HumanMessage(text) if role == "user" else AIMessage(text))
+        if role != "user" and out and isinstance(out[-1], AIMessage):
+            out[-1] = AIMessage(out[-1].content + text)
+        else:
+            out.append(HumanMessage(text) if role == "user" else AIMessage(text))
     return out
+
+
+def continue_message() -> HumanMessage:
+    return HumanMessage(CONTINUE_INSTRUCTION)
