@@ -8,7 +8,7 @@ import logging
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import protocol, replies, shutdown, sockets, turns
+from chat import protocol, replies, shutdown, sockets, turns, watchers
 from chat.conversations import Redo
 from chat.errors import ChatError, InternalError
 from chat.llm.chat_models import is_demo, model_name
@@ -139,8 +139,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _forward(self, message_id: str, after: int) -> None:
         try:
-            async for frame in replies.reply_frames(message_id, after=after):
-                await self.send_json(frame)
+            async with watchers.watching(message_id):
+                async for frame in replies.reply_frames(message_id, after=after):
+                    await self.send_json(frame)
         except Exception:
             # The reply goes on and is stored; this socket can join it again.
             log.exception("following reply %s failed", message_id)

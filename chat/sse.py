@@ -30,7 +30,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import protocol, records, replies, turns
+from chat import protocol, records, replies, turns, watchers
 from chat.errors import ChatError, InternalError, InvalidInput, NotFound, TooLong
 from chat.llm.chat_models import is_demo
 from chat.sweeper import ensure_sweeper
@@ -161,31 +161,35 @@ async def _events(
         yield encode_event(first)
     frames = aiter(replies.reply_frames(message_id, after=after))
     pending: asyncio.Future | None = None
-    try:
-        while True:
-            # Wait for the next frame without cancelling it when it is slow:
-            # cancelling would close the follower mid-read.
-            pending = asyncio.ensure_future(anext(frames))
-            while not (await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS))[0]:
-                yield b": keep-alive\n\n"
-            try:
-                frame = pending.result()
-            except StopAsyncIteration:
-                return
-            finally:
-                pending = None
-            yield encode_event(frame)
-    except Exception:
-        # The reply goes on and is stored; the client can follow it again.
-        log.exception("following reply %s failed", message_id)
-        yield encode_event(protocol.error_frame(InternalError(), message_id=message_id))
-    finally:
-        # The client left (or the reply ended): stop following, never the reply.
-        if pending is not None:
-            pending.cancel()
-            with contextlib.suppress(BaseException):
-                await pending
-        await frames.aclose()
+    # Counted as a follower while the client reads (CHAT_UNWATCHED_REPLY_GRACE).
+    async with watchers.watching(message_id):
+        try:
+            while True:
+                # Wait for the next frame without cancelling it when it is slow:
+                # cancelling would close the follower mid-read.
+                pending = asyncio.ensure_future(anext(frames))
+                while not (await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS))[0]:
+                    yield b": keep-alive\n\n"
+                try:
+                    frame = pending.result()
+                except StopAsyncIteration:
+                    return
+                finally:
+                    pending = None
+                yield encode_event(frame)
+        except Exception:
+            # The reply goes on and is stored; the client can follow it again.
+            log.exception("following reply %s failed", message_id)
+            yield encode_event(
+                protocol.error_frame(InternalError(), message_id=message_id)
+            )
+        finally:
+            # The client left (or the reply ended): stop following, never the reply.
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+            await frames.aclose()
 
 
 def _start_detached(turn: turns.Turn) -> None:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from chat import conversations, protocol, records, shutdown
+from chat import conversations, protocol, records, shutdown, watchers
 from chat.cache.keys import generation_params
 from chat.cache.replies import (
     CachedReply,
@@ -247,6 +247,11 @@ def _spawn(turn: Turn) -> None:
     task = asyncio.create_task(turn_generate(turn), name=f"turn-{turn.id}")
     hub.attach_task(turn.reply_id, task)
     shutdown.track_reply(task)
+    if grace := settings.CHAT_UNWATCHED_REPLY_GRACE_SECONDS:
+        watchdog = asyncio.create_task(
+            watchers.stop_when_unwatched(turn.reply_id, grace)
+        )
+        task.add_done_callback(lambda _: watchdog.cancel())
 
 
 async def turn_stop(*, user, message_id: uuid.UUID) -> None:

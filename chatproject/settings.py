@@ -271,6 +271,11 @@ CHAT_INJECTION_POLICY = env.str("CHAT_INJECTION_POLICY", default="block")
 CHAT_INJECTION_THRESHOLD = env.float("CHAT_INJECTION_THRESHOLD", default=1.0)
 # Also redact e-mail addresses and phone numbers from replies (secrets always are).
 CHAT_REDACT_PII = env.bool("CHAT_REDACT_PII", default=False)
+# Stop a reply nobody has followed for this many seconds (page closed, no other tab
+# or SSE client): it is stored `cancelled` with its text. 0 lets every reply finish.
+CHAT_UNWATCHED_REPLY_GRACE_SECONDS = env.float(
+    "CHAT_UNWATCHED_REPLY_GRACE_SECONDS", default=0.0
+)
 # Seconds between saves of a streaming reply's partial text (what survives a crash).
 CHAT_CHECKPOINT_SECONDS = env.float("CHAT_CHECKPOINT_SECONDS", default=5.0)
 # After SIGTERM, seconds replies in flight may take to finish before they are stored
