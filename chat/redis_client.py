@@ -15,6 +15,11 @@ def redis_enabled() -> bool:
     return bool(settings.REDIS_URL)
 
 
+def redis_key(*parts: object) -> str:
+    """A key (or channel) in this deployment's namespace (REDIS_KEY_PREFIX)."""
+    return ":".join((settings.REDIS_KEY_PREFIX, *map(str, parts)))
+
+
 def get_redis() -> redis.Redis:
     """A client for REDIS_URL on the running loop; rediss:// follows
     REDIS_SSL_CERT_REQS (Heroku-style Redis uses self-signed certificates)."""

@@ -12,7 +12,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 
 from chat.errors import Busy
-from chat.redis_client import get_redis, redis_enabled
+from chat.redis_client import get_redis, redis_enabled, redis_key
 
 # A socket that stopped refreshing its entry (its process died) stops counting.
 STALE_SECONDS = 300
@@ -28,7 +28,7 @@ async def socket_register(*, user_id: int, channel_name: str) -> None:
     cap = settings.CHAT_MAX_SOCKETS_PER_USER
     now = time.time()
     if redis_enabled():
-        key = f"chat:sockets:{user_id}"
+        key = redis_key("sockets", user_id)
         async with get_redis().pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, 0, now - STALE_SECONDS)
             pipe.zadd(key, {channel_name: now})
@@ -49,7 +49,7 @@ async def socket_register(*, user_id: int, channel_name: str) -> None:
 
 async def socket_unregister(*, user_id: int, channel_name: str) -> None:
     if redis_enabled():
-        await get_redis().zrem(f"chat:sockets:{user_id}", channel_name)
+        await get_redis().zrem(redis_key("sockets", user_id), channel_name)
     else:
         _local.get(user_id, {}).pop(channel_name, None)
 

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from django.conf import settings
 
 from chat.delivery import get_hub
-from chat.redis_client import get_redis, redis_enabled
+from chat.redis_client import get_redis, redis_enabled, redis_key
 
 log = logging.getLogger("chat.watchers")
 
@@ -30,7 +30,7 @@ _local: Counter[str] = Counter()
 
 
 def _key(message_id: str) -> str:
-    return f"chat:watchers:{message_id}"
+    return redis_key("watchers", message_id)
 
 
 @contextlib.asynccontextmanager

@@ -98,6 +98,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 # Heroku-style Redis serves TLS (rediss://) with a self-signed certificate.
 REDIS_SSL_CERT_REQS = env.str("REDIS_SSL_CERT_REQS", default="none")
+# The first part of every Redis key and channel of this deployment, so that two
+# deployments (staging and production, say) can share one Redis.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="chat")
 
 
 def _redis_host() -> dict:
@@ -114,7 +117,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [_redis_host()], "prefix": "chat:asgi"},
+            "CONFIG": {"hosts": [_redis_host()], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
         }
     }
 else:
@@ -351,7 +354,9 @@ CHAT_CACHE_SCOPE = env.str("CHAT_CACHE_SCOPE", default="user")
 # The SQLite store's file (default: .cache/llm.sqlite3 next to manage.py).
 CHAT_CACHE_SQLITE_PATH = env.str("CHAT_CACHE_SQLITE_PATH", default="")
 # Prefix of every Redis key the cache writes.
-CHAT_CACHE_NAMESPACE = env.str("CHAT_CACHE_NAMESPACE", default="chat:llmcache")
+CHAT_CACHE_NAMESPACE = env.str(
+    "CHAT_CACHE_NAMESPACE", default=f"{REDIS_KEY_PREFIX}:llmcache"
+)
 # Seconds a cache read or write may take before it counts as a miss.
 CHAT_CACHE_TIMEOUT = env.float("CHAT_CACHE_TIMEOUT", default=0.5)
 
@@ -359,7 +364,9 @@ CHAT_CACHE_TIMEOUT = env.float("CHAT_CACHE_TIMEOUT", default=0.5)
 
 # Off only for trusted single-user setups.
 CHAT_LIMITS_ENABLED = env.bool("CHAT_LIMITS_ENABLED", default=True)
-CHAT_LIMITS_KEY_PREFIX = env.str("CHAT_LIMITS_KEY_PREFIX", default="chat:limits")
+CHAT_LIMITS_KEY_PREFIX = env.str(
+    "CHAT_LIMITS_KEY_PREFIX", default=f"{REDIS_KEY_PREFIX}:limits"
+)
 # Redis unreachable: "closed" refuses turns with `busy`; "local" limits per process.
 CHAT_LIMITS_ON_REDIS_ERROR = env.str("CHAT_LIMITS_ON_REDIS_ERROR", default="closed")
 CHAT_LIMITS_LEASE_SECONDS = env.float("CHAT_LIMITS_LEASE_SECONDS", default=60.0)

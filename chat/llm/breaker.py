@@ -1,21 +1,44 @@
 """A circuit breaker per model endpoint, shared by every process through Redis when
 it is configured: after repeated failures calls fail fast for a cool-down, then one
 probe is let through; its result closes or re-opens the circuit. A provider's 429
-with Retry-After pauses the endpoint the same way, for everyone."""
+with Retry-After pauses the endpoint the same way, for everyone.
+
+If Redis fails, the breaker steps aside (logged): calls go through and the
+provider's own answer decides, rather than a turn failing for want of bookkeeping."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 
-from chat.redis_client import get_redis, redis_enabled
+from chat.redis_client import get_redis, redis_enabled, redis_key
 
 log = logging.getLogger("chat.breaker")
 
-PREFIX = "chat:breaker:"
+
+def _key(endpoint: str) -> str:
+    return redis_key("breaker", endpoint)
+
+
+def _step_aside(default):
+    """Run a Redis breaker method; on a Redis error, log and return `default`."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        async def run(self, endpoint: str, *args):
+            try:
+                return await method(self, endpoint, *args)
+            except Exception:
+                log.warning("circuit state for %s unavailable", endpoint, exc_info=True)
+                return default
+
+        return run
+
+    return wrap
 
 
 @dataclass
@@ -65,9 +88,10 @@ class MemoryBreaker:
 class RedisBreaker:
     """The same rules with the state in Redis, so every process sees one circuit."""
 
+    @_step_aside(True)
     async def allow(self, endpoint: str) -> bool:
         client = get_redis()
-        key = PREFIX + endpoint
+        key = _key(endpoint)
         is_open, tripped = await client.mget(key + ":open", key + ":tripped")
         if is_open:
             return False
@@ -76,13 +100,15 @@ class RedisBreaker:
             return bool(await client.set(key + ":probe", 1, nx=True, px=probe_ms))
         return True
 
+    @_step_aside(None)
     async def success(self, endpoint: str) -> None:
-        key = PREFIX + endpoint
+        key = _key(endpoint)
         await get_redis().delete(key + ":failures", key + ":tripped", key + ":probe")
 
+    @_step_aside(None)
     async def failure(self, endpoint: str) -> None:
         client = get_redis()
-        key = PREFIX + endpoint
+        key = _key(endpoint)
         cooldown_ms = int(settings.CHAT_BREAKER_COOLDOWN * 1000)
         if await client.exists(key + ":tripped"):
             await self._trip(key, cooldown_ms)
@@ -94,9 +120,10 @@ class RedisBreaker:
         if failures >= settings.CHAT_BREAKER_FAILURES:
             await self._trip(key, cooldown_ms)
 
+    @_step_aside(None)
     async def pause(self, endpoint: str, seconds: float) -> None:
         await get_redis().set(
-            PREFIX + endpoint + ":open", 1, px=max(int(seconds * 1000), 1)
+            _key(endpoint) + ":open", 1, px=max(int(seconds * 1000), 1)
         )
 
     @staticmethod
