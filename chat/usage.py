@@ -26,6 +26,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDay
 from django.utils import timezone
 
+from chat.limits import budget_status
+from chat.limits.conf import setting
 from chat.llm.registry import UnknownModel, cost, get_spec
 from chat.models import ModelCall
 from chat.observability.percentiles import FRACTIONS, Percentiles, percentiles
@@ -65,13 +67,22 @@ async def usage_totals(*, user, since: datetime) -> dict:
 
 
 async def usage_summary(*, user, now: datetime | None = None) -> dict:
-    """Today's and this month's totals for the page."""
-    out = {}
+    """Today's and this month's totals for the page, and what is left of the user's
+    budgets (an empty list when none is configured)."""
+    out: dict = {}
     for name, since in period_starts(now).items():
         totals = await usage_totals(user=user, since=since)
         totals["cost"] = f"{totals['cost']:.6f}"
         out[name] = totals
+    out["budgets"] = await budgets_left(user=user)
     return out
+
+
+async def budgets_left(*, user) -> list[dict]:
+    """Each current budget period's limit, use, what is left and its reset time."""
+    if not setting("CHAT_LIMITS_ENABLED"):
+        return []  # nothing is enforced, so nothing is left to show
+    return [status.as_frame() for status in await budget_status(user=user)]
 
 
 def usage_by_model(*, since: datetime, until: datetime | None = None, user=None):

@@ -85,8 +85,10 @@ def test_delete_needs_csrf_and_keeps_the_ledger(user, conversation):
     assert ModelCall.objects.filter(user=user).count() == 1
 
 
-def test_usage_summary_counts_today_and_month(client, user):
-    ModelCall.objects.create(
+@pytest.fixture
+def billed_call(user):
+    """One call the provider answered today: 15 tokens, $0.25."""
+    return ModelCall.objects.create(
         user=user,
         model="gpt-4o-mini",
         status="complete",
@@ -94,10 +96,45 @@ def test_usage_summary_counts_today_and_month(client, user):
         output_tokens=5,
         cost=Decimal("0.25"),
     )
+
+
+def test_usage_summary_counts_today_and_month(client, user, billed_call):
     client.force_login(user)
     usage = client.get(reverse("chat:usage")).json()
     assert usage["today"]["input_tokens"] == 10 and usage["today"]["cost"] == "0.250000"
     assert usage["month"]["output_tokens"] == 5
+
+
+def test_usage_summary_has_no_budgets_when_none_is_configured(client, user):
+    client.force_login(user)
+    assert client.get(reverse("chat:usage")).json()["budgets"] == []
+
+
+def test_usage_summary_shows_what_is_left_of_each_budget(
+    client, user, settings, billed_call
+):
+    settings.CHAT_QUOTA_CACHE_SECONDS = 0
+    settings.CHAT_BUDGET_TOKENS_PER_DAY = 1000
+    settings.CHAT_BUDGET_COST_PER_MONTH = "2.00"
+    client.force_login(user)
+    day, month = client.get(reverse("chat:usage")).json()["budgets"]
+    assert day["period"] == "day"
+    assert (day["tokens_limit"], day["tokens_used"], day["tokens_left"]) == (
+        1000,
+        15,
+        985,
+    )
+    assert day["cost_limit"] is None and day["cost_left"] is None
+    assert day["resets"].startswith("resets") and day["resets_at"]
+    assert month["period"] == "month" and month["tokens_left"] is None
+    assert Decimal(month["cost_left"]) == Decimal("1.75")
+
+
+def test_usage_summary_shows_no_budgets_when_limits_are_off(client, user, settings):
+    settings.CHAT_LIMITS_ENABLED = False
+    settings.CHAT_BUDGET_TOKENS_PER_DAY = 1000
+    client.force_login(user)
+    assert client.get(reverse("chat:usage")).json()["budgets"] == []
 
 
 def test_signup_creates_and_logs_in(client):

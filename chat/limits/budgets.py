@@ -129,8 +129,10 @@ def exhausted(periods: list[Period], which: tuple, now: float) -> BudgetExhauste
         spent.append(_money(period.cost_limit))
     adjective = ADJECTIVES[period.window.period]
     return BudgetExhausted(
-        f"You have used your {adjective} budget of {' and '.join(spent)}; "
-        f"it {period.window.reset_words()}.",
+        # Said the same whether it is spent or just too little is left for this
+        # message (its hold is the input estimate plus the reply cap).
+        f"Not enough is left of your {adjective} budget of {' and '.join(spent)} "
+        f"for this message; it {period.window.reset_words()}.",
         retry_after=period.window.seconds_left(now),
     )
 

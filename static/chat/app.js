@@ -2,7 +2,14 @@
 // (docs/protocol.md). Configuration comes from data- attributes on <body>; the CSP
 // allows no inline script or style.
 import * as api from "./api.js";
-import { assistantMessage, renderFinal, renderPartial, userMessage } from "./render.js";
+import {
+  assistantMessage,
+  renderFinal,
+  renderPartial,
+  renderQueued,
+  replyActions,
+  userMessage,
+} from "./render.js";
 import { CLOSE_TOO_BIG, ChatSocket } from "./socket.js";
 import { STATUS_TEXT, errorText, formatCost, formatSeconds, formatTokens } from "./text.js";
 
@@ -27,6 +34,7 @@ const dom = {
   newChat: $("new-chat"),
   usageToday: $("usage-today"),
   usageMonth: $("usage-month"),
+  usageBudgets: $("usage-budgets"),
   sidebar: $("sidebar"),
   sidebarToggle: $("sidebar-toggle"),
   backdrop: $("sidebar-backdrop"),
@@ -39,8 +47,12 @@ const dom = {
 const state = {
   conversation: null, // the open conversation's id; null for a new chat
   conversations: [], // [{id, title, updated}], newest first
-  pending: null, // {frame}: a send waiting for its start frame
-  reply: null, // the reply streaming: {id, conversation, seq, text, item, stopping, joining, raf}
+  // A send, regenerate or continue waiting for its start frame:
+  // {frame, attempts, conversation} (the conversation it was made in).
+  pending: null,
+  // The reply streaming: {id, conversation, seq, text, item, stopping, joining, raf,
+  // queued} (queued: its place in the provider's queue, null when not waiting).
+  reply: null,
   loads: 0, // bumped per history load, so a slow response cannot overwrite a newer one
 };
 const replySource = new WeakMap(); // assistant <li> -> its Markdown, for "Copy reply"
@@ -71,7 +83,11 @@ function onReady() {
   if (pending && pending.attempts >= MAX_SEND_ATTEMPTS) {
     state.pending = null;
     updateComposer();
-    showBanner("Your message could not be sent: the connection keeps dropping. It is kept here; try again.");
+    showBanner(
+      pending.frame.type === "send"
+        ? "Your message could not be sent: the connection keeps dropping. It is kept here; try again."
+        : "The reply could not be redone: the connection keeps dropping. Try again.",
+    );
   } else if (pending) {
     pending.attempts += 1;
     socket.send(pending.frame);
@@ -99,6 +115,8 @@ function onFrame(frame) {
       return onStart(frame);
     case "delta":
       return onDelta(frame);
+    case "queued":
+      return onQueued(frame);
     case "end":
       return onEnd(frame);
     case "error":
@@ -112,9 +130,10 @@ function onStart(frame) {
   const pending = state.pending;
   if (!pending || pending.frame.id !== frame.id) return;
   state.pending = null;
-  const inView = state.conversation === pending.frame.conversation;
+  const inView = state.conversation === pending.conversation;
   upsertConversation({ id: frame.conversation, title: frame.title, updated: frame.created });
-  if (dom.prompt.value.trim() === pending.frame.content) setPrompt("");
+  const isSend = pending.frame.type === "send";
+  if (isSend && dom.prompt.value.trim() === pending.frame.content) setPrompt("");
   let item = null;
   if (inView) {
     if (state.conversation !== frame.conversation) {
@@ -123,12 +142,20 @@ function onStart(frame) {
       markActive();
       setTitle(frame.title);
     }
-    item = assistantMessage({ id: frame.message, streaming: true });
+    const continues = frame.continues || null;
+    item = assistantMessage({ id: frame.message, streaming: true, continues });
     dom.emptyState.hidden = true;
-    dom.messages.append(
-      userMessage({ id: frame.user_message, content: pending.frame.content }),
-      item,
-    );
+    const superseded = frame.replaces ? findMessage(frame.replaces) : null;
+    if (superseded) {
+      supersede(superseded, item);
+    } else if (isSend) {
+      const question = userMessage({ id: frame.user_message, content: pending.frame.content });
+      dom.messages.append(question, item);
+    } else {
+      dom.messages.append(item);
+    }
+    // Continue: the new text reads as the rest of the reply it carries on.
+    if (continues) findMessage(continues)?.classList.add("is-continued");
     scrollToBottom();
   }
   state.reply = {
@@ -140,8 +167,34 @@ function onStart(frame) {
     stopping: false,
     joining: false,
     raf: 0,
+    queued: null,
   };
   updateComposer();
+}
+
+/** Regenerate: the new reply streams where the old one began. A reply made of
+ * continuations is superseded whole, as the server does. */
+function supersede(old, item) {
+  const parts = [old];
+  for (let part = old; part.dataset.continues; ) {
+    part = findMessage(part.dataset.continues);
+    if (!part) break;
+    parts.push(part);
+  }
+  parts.pop().replaceWith(item);
+  for (const part of parts) part.remove();
+}
+
+function onQueued(frame) {
+  const reply = state.reply;
+  // Once text streams, the queue is behind it (a late frame must not hide the text).
+  if (!reply || frame.message !== reply.id || reply.text) return;
+  reply.joining = false;
+  const first = reply.queued === null;
+  reply.queued = frame.position;
+  if (reply.item) renderQueued(reply.item, frame.position);
+  // Said once per reply; the visible position updates quietly (the reply is aria-busy).
+  if (first && frame.position > 0) announce(`Waiting for the model — position ${frame.position}.`);
 }
 
 function onDelta(frame) {
@@ -182,6 +235,7 @@ function onEnd(frame) {
     // A reply followed by another tab, or an end after a failed join.
     const item = findMessage(frame.message);
     if (item) finishReply(item, frame);
+    updateReplyActions();
   }
   refreshUsage();
 }
@@ -217,7 +271,20 @@ function submit() {
     showBanner("You are offline, so nothing was sent. Your message is kept; send it again once reconnected.");
     return;
   }
-  state.pending = { frame, attempts: 1 };
+  state.pending = { frame, attempts: 1, conversation: state.conversation };
+  hideBanner();
+  updateComposer();
+}
+
+/** Regenerate or continue the conversation's last reply (`type` is the frame type). */
+function redo(type, messageId) {
+  if (state.pending || state.reply || !state.conversation) return;
+  const frame = { type, id: uuid(), message: messageId };
+  if (!socket.send(frame)) {
+    showBanner("You are offline, so nothing was sent. Try again once reconnected.");
+    return;
+  }
+  state.pending = { frame, attempts: 1, conversation: state.conversation };
   hideBanner();
   updateComposer();
 }
@@ -243,6 +310,34 @@ function updateComposer() {
   dom.stop.hidden = !state.reply;
   dom.stop.disabled = Boolean(state.reply?.stopping);
   dom.stop.querySelector("span").textContent = state.reply?.stopping ? "Stopping…" : "Stop";
+  updateReplyActions();
+}
+
+const CAN_CONTINUE = new Set(["interrupted", "cancelled"]);
+
+/** Regenerate and Continue sit on the thread's last reply once it has ended, and
+ * wait (disabled) while any reply is being written. */
+function updateReplyActions() {
+  const last = dom.messages.lastElementChild;
+  const ended = last?.classList.contains("msg-assistant") && FINAL_STATUSES.has(last.dataset.status);
+  const target = ended ? last : null;
+  for (const group of dom.messages.querySelectorAll(".msg-actions")) {
+    if (target?.contains(group)) continue;
+    const hadFocus = group.contains(document.activeElement);
+    group.remove();
+    if (hadFocus) dom.prompt.focus();
+  }
+  if (!target) return;
+  let group = target.querySelector(".msg-actions");
+  if (!group) {
+    const text = (replySource.get(target) ?? "").trim();
+    group = replyActions({ canContinue: CAN_CONTINUE.has(target.dataset.status) && text !== "" });
+    target.querySelector(".msg-footer").append(group);
+  }
+  const busy = Boolean(state.pending || state.reply);
+  for (const button of group.querySelectorAll("button")) {
+    button.setAttribute("aria-disabled", String(busy));
+  }
 }
 
 function setPrompt(text) {
@@ -427,7 +522,9 @@ function renderHistory(data) {
     }
     if (message.role !== "assistant") continue;
     const streaming = message.status === "streaming";
-    const item = assistantMessage({ id: message.id, streaming });
+    const item = assistantMessage({ id: message.id, streaming, continues: message.continues });
+    const continued = message.continues && items.find((i) => i.dataset.id === message.continues);
+    if (continued) continued.classList.add("is-continued");
     items.push(item);
     if (!streaming) {
       replySource.set(item, message.content);
@@ -436,6 +533,7 @@ function renderHistory(data) {
       // Still following it on this socket: show what arrived so far.
       state.reply.item = item;
       if (state.reply.text) renderPartial(item, state.reply.text);
+      else if (state.reply.queued !== null) renderQueued(item, state.reply.queued);
     } else if (!state.reply && !state.pending) {
       // Streaming from before a reload, or from another tab: follow it from the start.
       state.reply = {
@@ -447,6 +545,7 @@ function renderHistory(data) {
         stopping: false,
         joining: true,
         raf: 0,
+        queued: null,
       };
       socket.send({ type: "join", message: message.id, after: 0 });
       updateComposer();
@@ -461,6 +560,7 @@ function renderHistory(data) {
   dom.messages.replaceChildren(...items);
   requestAnimationFrame(() => dom.messages.setAttribute("aria-live", "polite"));
   dom.emptyState.hidden = items.length > 0;
+  updateReplyActions();
   scrollToBottom();
 }
 
@@ -581,17 +681,23 @@ window.addEventListener("popstate", () => {
   else newChat({ push: false });
 });
 
-// --- Copy buttons -------------------------------------------------------------------
+// --- Message buttons ----------------------------------------------------------------
 
 dom.messages.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button) return;
+  const action = button.dataset.action;
+  if (action === "regenerate" || action === "continue") {
+    if (button.getAttribute("aria-disabled") !== "true") {
+      redo(action, button.closest(".msg").dataset.id);
+    }
+    return;
+  }
   let text = null;
   if (button.dataset.action === "copy-code") {
     text = button.closest(".code-block")?.querySelector("pre")?.textContent;
   } else if (button.dataset.action === "copy-message") {
-    const item = button.closest(".msg");
-    text = replySource.get(item) || item.querySelector(".msg-content").innerText;
+    text = replyText(button.closest(".msg"));
   }
   if (text == null) return;
   const ok = await copyText(text);
@@ -610,6 +716,13 @@ document.addEventListener("click", (event) => {
     if (!open.contains(event.target)) open.open = false;
   }
 });
+
+/** A reply's Markdown; a continuation's includes the reply it carries on. */
+function replyText(item) {
+  const own = replySource.get(item) || item.querySelector(".msg-content").innerText;
+  const before = item.previousElementSibling;
+  return before?.classList.contains("is-continued") ? replyText(before) + own : own;
+}
 
 async function copyText(text) {
   try {
@@ -640,6 +753,7 @@ async function refreshUsage() {
     const usage = await api.getUsage();
     showUsage(dom.usageToday, usage.today);
     showUsage(dom.usageMonth, usage.month);
+    showBudgets(usage.budgets || []);
   } catch {
     // Not worth a banner; the numbers refresh after the next reply.
   }
@@ -650,6 +764,39 @@ function showUsage(node, totals) {
   const tokens = (Number(totals.input_tokens) || 0) + (Number(totals.output_tokens) || 0);
   node.textContent = `${formatTokens(tokens)} tokens · ${formatCost(totals.cost)}`;
   node.title = `${formatTokens(totals.input_tokens)} in, ${formatTokens(totals.output_tokens)} out`;
+}
+
+const BUDGET_PERIOD = { day: "Left today", month: "Left this month" };
+
+/** What is left of each budget and when it resets; nothing when none is set. */
+function showBudgets(budgets) {
+  const rows = budgets.flatMap((budget) => {
+    const left = [];
+    const used = [];
+    let spent = false;
+    if (budget.tokens_limit != null) {
+      left.push(`${formatTokens(budget.tokens_left)} tokens`);
+      used.push(`${formatTokens(budget.tokens_used)} of ${formatTokens(budget.tokens_limit)} tokens`);
+      spent ||= budget.tokens_left === 0;
+    }
+    if (budget.cost_limit != null) {
+      left.push(formatCost(budget.cost_left));
+      used.push(`${formatCost(budget.cost_used)} of ${formatCost(budget.cost_limit)}`);
+      spent ||= Number(budget.cost_left) === 0;
+    }
+    const name = document.createElement("dt");
+    name.textContent = BUDGET_PERIOD[budget.period] || `Left this ${budget.period}`;
+    const value = document.createElement("dd");
+    value.textContent = left.join(" · ");
+    value.title = `Used ${used.join(" and ")}`;
+    value.classList.toggle("is-spent", spent);
+    const reset = document.createElement("dd");
+    reset.className = "usage-reset";
+    reset.textContent = budget.resets;
+    return [name, value, reset];
+  });
+  dom.usageBudgets.replaceChildren(...rows);
+  dom.usageBudgets.hidden = rows.length === 0;
 }
 
 // --- Layout -------------------------------------------------------------------------

@@ -34,17 +34,26 @@ export function userMessage({ id, content, created }) {
 const AVATAR_SVG =
   '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M12 2.5l2.3 5.2 5.2 2.3-5.2 2.3L12 17.5l-2.3-5.2L4.5 10l5.2-2.3z" fill="currentColor"/><path d="M18.5 15.5l.9 2.1 2.1.9-2.1.9-.9 2.1-.9-2.1-2.1-.9 2.1-.9z" fill="currentColor"/></svg>';
 
-/** An assistant message; `streaming` shows a typing indicator until text arrives. */
-export function assistantMessage({ id, streaming }) {
+/**
+ * An assistant message; `streaming` shows a typing indicator until text arrives.
+ * A continuation (`continues`: the id of the reply it carries on) is drawn as part
+ * of that reply: no avatar of its own, directly below it.
+ */
+export function assistantMessage({ id, streaming, continues = null }) {
   const item = el("li", "msg msg-assistant");
   item.dataset.id = id;
+  if (continues) {
+    item.classList.add("msg-continuation");
+    item.dataset.continues = continues;
+  }
   const avatar = el("div", "msg-avatar");
   avatar.innerHTML = AVATAR_SVG; // a constant, no data
   const main = el("div", "msg-main");
   const content = el("div", "msg-content markdown");
   content.id = `msg-${id}`;
   const footer = el("div", "msg-footer");
-  main.append(srOnly("Assistant said: "), content, footer);
+  const said = continues ? "Assistant continued: " : "Assistant said: ";
+  main.append(srOnly(said), content, footer);
   item.append(avatar, main);
   if (streaming) setStreaming(item, true);
   return item;
@@ -64,6 +73,21 @@ function typingIndicator() {
   dots.setAttribute("aria-label", "Writing");
   dots.append(el("span"), el("span"), el("span"));
   return dots;
+}
+
+/** While the reply waits for the provider: its place in the queue (0: starting). */
+export function renderQueued(item, position) {
+  const content = item.querySelector(".msg-content");
+  if (position > 0) {
+    const note = el("p", "msg-queued");
+    const words = `Waiting for the model — position ${position}`;
+    const dots = typingIndicator();
+    dots.setAttribute("aria-hidden", "true");
+    note.append(dots, el("span", "", words));
+    content.replaceChildren(note);
+  } else {
+    content.replaceChildren(typingIndicator());
+  }
 }
 
 /** Re-render a streaming reply from its text so far, with a cursor at the end. */
@@ -118,6 +142,34 @@ function renderFooter(item, reply) {
     '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><rect x="8" y="8" width="12" height="12" rx="2" fill="none" stroke="currentColor" stroke-width="1.8"/><path d="M16 8V6a2 2 0 0 0-2-2H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h2" fill="none" stroke="currentColor" stroke-width="1.8"/></svg>';
   footer.append(copy);
   footer.append(details(reply));
+}
+
+const REGENERATE_SVG =
+  '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M20 12a8 8 0 1 1-2.34-5.66M20 4v5h-5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>';
+const CONTINUE_SVG =
+  '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M5 12h13M13 6l6 6-6 6" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>';
+
+function actionButton(action, label, name, hint, svg) {
+  const button = el("button", "btn btn-small btn-ghost msg-action");
+  button.type = "button";
+  button.dataset.action = action;
+  button.setAttribute("aria-label", name);
+  button.title = hint;
+  button.innerHTML = svg; // a constant
+  button.append(label);
+  return button;
+}
+
+/** Regenerate (and, for a cut-off reply with text, Continue) for the last reply. */
+export function replyActions({ canContinue }) {
+  const group = el("span", "msg-actions");
+  if (canContinue) {
+    const hint = "Carry on writing this reply";
+    group.append(actionButton("continue", "Continue", "Continue reply", hint, CONTINUE_SVG));
+  }
+  const hint = "Write a new reply in place of this one";
+  group.append(actionButton("regenerate", "Regenerate", "Regenerate reply", hint, REGENERATE_SVG));
+  return group;
 }
 
 /** The "i" toggle: tokens, cost and timings of one reply. */

@@ -20,8 +20,12 @@ export function errorText(frame) {
   if (!known) return frame.message || "Something went wrong. Try again.";
   // For `invalid`, the server's sentence says what was wrong.
   if (frame.code === "invalid" && frame.message) return `${known} ${frame.message}`;
+  // These say which limit and when it resets ("…; it resets at 00:00 UTC.").
+  if (SERVER_WORDS.has(frame.code) && frame.message) return frame.message;
   return known;
 }
+
+const SERVER_WORDS = new Set(["busy", "budget_exhausted"]);
 
 export const STATUS_TEXT = {
   cancelled: "Stopped",
@@ -38,14 +42,15 @@ export const STATUS_HINT = {
   failed: "The model failed before finishing this reply.",
 };
 
-/** "12 s", "3 min 5 s", "2 h 4 min". */
+/** "12 s", "3 min 5 s", "2 h 4 min" (a number never wraps away from its unit). */
 export function formatSeconds(total) {
   const s = Math.max(0, Math.ceil(total));
-  if (s < 60) return `${s} s`;
+  const unit = (n, name) => `${n}\u00a0${name}`;
+  if (s < 60) return unit(s, "s");
   const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+  if (m < 60) return s % 60 ? `${unit(m, "min")} ${unit(s % 60, "s")}` : unit(m, "min");
   const h = Math.floor(m / 60);
-  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  return m % 60 ? `${unit(h, "h")} ${unit(m % 60, "min")}` : unit(h, "h");
 }
 
 const integer = new Intl.NumberFormat("en-US");

@@ -36,7 +36,9 @@ def log_in(page, live_app) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    # A fresh daphne's first socket can take a while on a loaded machine.
+    connected = expect(page.locator("#conn"))
+    connected.to_have_attribute("data-state", "connected", timeout=15_000)
 
 
 def send(page, text: str) -> None:

@@ -66,7 +66,8 @@ async def test_budget_resets_exactly_at_midnight(limits, ledger):
         await spend(clock, budget)
     assert refused.value.retry_after == pytest.approx(1.0)
     assert refused.value.message == (
-        "You have used your daily budget of 150 tokens; it resets at 00:00 UTC."
+        "Not enough is left of your daily budget of 150 tokens for this message; "
+        "it resets at 00:00 UTC."
     )
     frame = json.loads(protocol.dumps(protocol.error_frame(refused.value)))
     assert (frame["code"], frame["retry_after"]) == ("budget_exhausted", 1.0)
