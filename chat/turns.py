@@ -29,7 +29,7 @@ from chat.cache.replies import (
     reply_lookup,
     reply_store,
 )
-from chat.conversations import Exchange, Redo, ReplyOutcome
+from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
 from chat.delivery import get_hub
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
 from chat.guards.injection import make_canary, screen
@@ -65,6 +65,8 @@ class Turn:
     admission: Admission | None = None
     # A regenerate or continue asks for a new answer: never served from the cache.
     cacheable: bool = True
+    # Every model call of the turn (retries and fallbacks too), for the ledger.
+    meter: CallMeter = field(default_factory=CallMeter)
 
     @property
     def reply_id(self) -> str:
@@ -91,40 +93,53 @@ def screen_input(text: str) -> list[str]:
 async def turn_begin(
     *, user, client_id: uuid.UUID, conversation_id: uuid.UUID | None, content: str
 ) -> Turn:
-    """Check and store a new message; a resend of a known client id returns its turn."""
+    """Check and store a new message; a resend of a known client id returns its turn.
+
+    A resend is found without a lookup of its own: a new send is checked, then
+    stored, and exchange_create answers a resend with the first one's exchange. When
+    a check refuses, the message may be a resend (of a reply still streaming, say),
+    so only then is it looked up first. A resend that passes the checks counts once
+    more against the rate limit; its slot and budget hold are released unused."""
     model = chat_models.model_name()
     turn_id = uuid.uuid4().hex[:12]
-    existing = await conversations.exchange_find(user=user, client_id=client_id)
-    if existing:
-        return Turn(turn_id, user, existing, model)
-    text = clean_user_text(content, max_chars=settings.CHAT_MAX_MESSAGE_CHARS)
     try:
+        text = clean_user_text(content, max_chars=settings.CHAT_MAX_MESSAGE_CHARS)
         flags = screen_input(text)
-    except BlockedInput as exc:
-        await records.error_record(exc, user=user, kind="input_guard", turn_id=turn_id)
+        conversation = None
+        history: list[BaseMessage] = []
+        if conversation_id is not None:
+            conversation = await conversations.conversation_get(
+                user=user, conversation_id=conversation_id
+            )
+            history = prompts.history_messages(
+                await conversations.history_get(conversation=conversation)
+            )
+        canary = make_canary()
+        spec = get_spec(model)
+        trimmed = trim_history(
+            prompts.system_messages(canary),
+            history,
+            HumanMessage(text),
+            window=min(spec.context_window, settings.LLM_CONTEXT_WINDOW),
+            reply_budget=min(settings.LLM_MAX_TOKENS, spec.max_output_tokens),
+            model=model,
+        )
+        admission = await turn_admit(
+            user=user,
+            turn_id=turn_id,
+            model=model,
+            spec=spec,
+            messages=trimmed.messages,
+        )
+    except ChatError as exc:
+        existing = await conversations.exchange_find(user=user, client_id=client_id)
+        if existing:
+            return Turn(turn_id, user, existing, model)
+        if isinstance(exc, BlockedInput):
+            await records.error_record(
+                exc, user=user, kind="input_guard", turn_id=turn_id
+            )
         raise
-    conversation = None
-    history: list[BaseMessage] = []
-    if conversation_id is not None:
-        conversation = await conversations.conversation_get(
-            user=user, conversation_id=conversation_id
-        )
-        history = prompts.history_messages(
-            await conversations.history_get(conversation=conversation)
-        )
-    canary = make_canary()
-    spec = get_spec(model)
-    trimmed = trim_history(
-        prompts.system_messages(canary),
-        history,
-        HumanMessage(text),
-        window=min(spec.context_window, settings.LLM_CONTEXT_WINDOW),
-        reply_budget=min(settings.LLM_MAX_TOKENS, spec.max_output_tokens),
-        model=model,
-    )
-    admission = await turn_admit(
-        user=user, turn_id=turn_id, model=model, spec=spec, messages=trimmed.messages
-    )
     try:
         exchange = await conversations.exchange_create(
             user=user,
@@ -265,7 +280,7 @@ def _config(turn: Turn) -> dict:
     return {
         "run_name": "chat_reply",
         # Per-call measurements, and LangSmith when it is configured.
-        "callbacks": [CallMeter(), *tracing_callbacks()],
+        "callbacks": [turn.meter, *tracing_callbacks()],
         "tags": ["chat", f"model:{turn.model}"],
         "metadata": {
             "turn_id": turn.id,
@@ -396,6 +411,22 @@ def _usage(model: str, turn: Turn, stats: StreamStats, raw_text: str, status) ->
     )
 
 
+def _failed_calls(turn: Turn, stats: StreamStats) -> list[FailedCall]:
+    """The attempts before the call that gave the reply: tried, failed before any
+    text (providers bill none of it), then retried or passed to a fallback."""
+    return [
+        FailedCall(
+            model=call.model,
+            endpoint=call.endpoint,
+            error_code=stats.call_errors.get(call.run_id, "internal"),
+            run_id=call.run_id,
+            duration_ms=call.duration_ms,
+        )
+        for call in turn.meter.calls
+        if call.run_id != stats.run_id
+    ]
+
+
 async def _finish(
     turn: Turn,
     stats: StreamStats,
@@ -447,6 +478,7 @@ async def _finish(
         run_id=stats.run_id,
         cache_hit=hit is not None,
         cache_key=slot.key if slot else "",
+        failed_calls=_failed_calls(turn, stats),
     )
     try:
         reply = await conversations.reply_finish(

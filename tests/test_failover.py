@@ -7,7 +7,7 @@ import time
 import pytest
 
 from chat.llm.breaker import MemoryBreaker, get_breaker
-from chat.models import Message
+from chat.models import Message, ModelCall
 from chat.redis_client import get_redis
 from tests.servers.fake_openai import FakeOpenAI, Reply, Stall, Status
 from tests.ws import one_turn, text_of
@@ -72,13 +72,48 @@ async def test_primary_down_the_fallback_answers(user, fake_openai, via):
     assert fake_openai.request_count == 2  # the first try and one retry
     reply = await Message.objects.aget(pk=start["message"])
     assert reply.model == "gpt-4o" and reply.status == "complete"
+    # One ledger row per provider call: both failed tries, then the fallback's.
+    calls = [c async for c in ModelCall.objects.filter(message=reply).order_by("id")]
+    assert [(c.model, c.endpoint, c.status, c.error_code) for c in calls] == [
+        ("gpt-4o-mini", fake_openai.base_url, "failed", "provider_unavailable"),
+        ("gpt-4o-mini", fake_openai.base_url, "failed", "provider_unavailable"),
+        ("gpt-4o", fallback.base_url, "complete", ""),
+    ]
+
+
+async def test_every_attempt_is_a_ledger_row_with_its_run_id(user, fake_openai, via):
+    fake_openai.enqueue(Status(500), Stall(seconds=10))
+    fake_openai.default = Reply(tokens=("ok",), usage=(7, 1))
+    via(fake_openai.base_url, LLM_MAX_RETRIES=2, LLM_FIRST_TOKEN_TIMEOUT=0.5)
+    start, frames = await one_turn(user)
+    assert text_of(frames) == "ok" and fake_openai.request_count == 3
+    calls = [
+        c
+        async for c in ModelCall.objects.filter(message_id=start["message"]).order_by(
+            "id"
+        )
+    ]
+    assert [(c.status, c.error_code) for c in calls] == [
+        ("failed", "provider_unavailable"),
+        ("failed", "timeout"),
+        ("complete", ""),
+    ]
+    assert all(c.run_id for c in calls) and len({c.run_id for c in calls}) == 3
+    # A call that failed before any text is not billed; the answer is.
+    assert [(c.input_tokens, c.output_tokens, c.cost) for c in calls[:2]] == [
+        (0, 0, 0),
+        (0, 0, 0),
+    ]
+    assert (calls[2].input_tokens, calls[2].output_tokens) == (7, 1)
+    assert calls[1].duration_ms >= 500
 
 
 async def test_repeated_5xx_open_the_breaker_then_a_probe_closes_it(
     user, fake_openai, via
 ):
     fake_openai.default = Status(500)
-    via(fake_openai.base_url, LLM_MAX_RETRIES=0)
+    # Longer than a turn on a loaded machine, so the circuit is still open at the 4th.
+    via(fake_openai.base_url, LLM_MAX_RETRIES=0, CHAT_BREAKER_COOLDOWN=2.0)
     for _ in range(3):
         await one_turn(user)
     assert fake_openai.request_count == 3
@@ -88,7 +123,7 @@ async def test_repeated_5xx_open_the_breaker_then_a_probe_closes_it(
     assert fake_openai.request_count == 3
     # After the cool-down one probe goes through; its success closes the circuit.
     fake_openai.default = Reply(tokens=("back",))
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(2.1)
     _, frames = await one_turn(user)
     assert text_of(frames) == "back" and fake_openai.request_count == 4
     _, frames = await one_turn(user)

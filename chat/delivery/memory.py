@@ -20,12 +20,27 @@ class _Reply:
     # Frames other than deltas (errors), each with the chunk count when it was sent.
     notes: list[tuple[int, dict]] = field(default_factory=list)
     end: dict | None = None
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task | None = None
+    # Followers asleep until the next change: a publish with none costs nothing
+    # (an Event per publish cost an object per token).
+    waiters: list[asyncio.Future] = field(default_factory=list)
 
     def wake(self) -> None:
-        self.changed.set()
-        self.changed = asyncio.Event()
+        if self.waiters:
+            for waiter in self.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self.waiters.clear()
+
+    async def changed(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:  # the follower stopped while asleep
+            if waiter in self.waiters:
+                self.waiters.remove(waiter)
+            raise
 
 
 class MemoryHub:
@@ -81,13 +96,12 @@ class MemoryHub:
         noted = 0
         last_frame = 0.0
         while True:
-            changed = reply.changed
             if (
                 sent >= len(reply.chunks)
                 and noted >= len(reply.notes)
                 and not reply.end
             ):
-                await changed.wait()
+                await reply.changed()
                 # Leading edge: a chunk after a quiet spell goes out at once; within
                 # the window of the last frame, wait out the rest of it to batch.
                 wait = last_frame + coalesce - time.monotonic()

@@ -37,19 +37,35 @@ async def stream_reply(
                 last_error = ProviderUnavailable(detail=f"circuit open: {candidate}")
                 break  # straight to the next fallback
             stats.model, stats.endpoint = candidate.name, candidate.endpoint
+            stats.run_id = ""
             started = False
+            # Each attempt is its own call, named in callbacks and traces.
+            metadata = {
+                **(config.get("metadata") or {}),
+                "endpoint": candidate.endpoint,
+                "attempt": attempt,
+            }
             try:
-                pieces = stream_text(candidate.model, messages, config, stats)
+                pieces = stream_text(
+                    candidate.model, messages, {**config, "metadata": metadata}, stats
+                )
                 async for piece in _deadlines(pieces):
                     started = True
                     yield piece
             except ChatError as exc:
+                if stats.run_id:
+                    stats.call_errors[stats.run_id] = exc.code
                 if exc.code in ("provider_unavailable", "timeout"):
                     await breaker.failure(candidate.endpoint)
                 if getattr(exc, "status", None) == 429:
                     # Every turn in every process waits, queued, for the endpoint.
-                    await note_provider_429(candidate.endpoint, exc.retry_after)
-                    if exc.retry_after:
+                    paused = await note_provider_429(
+                        candidate.endpoint, exc.retry_after
+                    )
+                    # The limits' queue holds the others; a second pause in the
+                    # breaker would end a moment later and fail turns the queue
+                    # just let through. Only without limits does the breaker pause.
+                    if paused is None and exc.retry_after:
                         await breaker.pause(candidate.endpoint, exc.retry_after)
                 if started or not exc.retryable:
                     raise
@@ -75,22 +91,82 @@ def _backoff(attempt: int, retry_after: float | None) -> float | None:
     return min(base, settings.LLM_RETRY_MAX_DELAY) * random.uniform(0.75, 1.0)
 
 
+class _Watchdog:
+    """One timer per stream instead of one `asyncio.timeout` per chunk (which costs a
+    timer, a heap push and a cancelled handle each time): arming only moves the
+    deadline; the timer, when it fires early, sleeps again until the current one."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._deadline: float | None = None  # None: not waiting for a chunk
+        self._handle: asyncio.TimerHandle | None = None
+        self._fired = False
+        self._cancelling = 0
+
+    def arm(self, limit: float | None) -> None:
+        """Start waiting for a chunk, for at most `limit` seconds (None: forever)."""
+        if limit is None:
+            self._deadline = None
+            return
+        self._deadline = deadline = self._loop.time() + limit
+        handle = self._handle
+        if handle is not None and handle.when() > deadline:
+            handle.cancel()  # a shorter limit than the one it sleeps for
+            handle = None
+        if handle is None:
+            self._handle = self._loop.call_at(deadline, self._check)
+
+    def disarm(self) -> bool:
+        """Stop waiting; True when the timer's cancellation ended the wait (and no
+        one else cancelled the task), as `asyncio.timeout` decides it."""
+        self._deadline = None
+        if not self._fired:
+            return False
+        self._fired = False
+        return self._task.uncancel() <= self._cancelling
+
+    def close(self) -> None:
+        self.disarm()
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _check(self) -> None:
+        self._handle = None
+        deadline = self._deadline
+        if deadline is None:
+            return  # not waiting: the next arm starts the timer again
+        if self._loop.time() < deadline:
+            self._handle = self._loop.call_at(deadline, self._check)
+            return
+        self._fired = True
+        self._cancelling = self._task.cancelling()
+        self._task.cancel()
+
+
 async def _deadlines(pieces: AsyncIterator[str]) -> AsyncIterator[str]:
     """Pass pieces through, failing with `timeout` when the first is later than
     LLM_FIRST_TOKEN_TIMEOUT or a later one than LLM_CHUNK_GAP_TIMEOUT after the
     previous; closing the stream closes the provider request."""
     limit = settings.LLM_FIRST_TOKEN_TIMEOUT or None
+    gap = settings.LLM_CHUNK_GAP_TIMEOUT or None
     iterator = aiter(pieces)
+    watchdog = _Watchdog()
     try:
         while True:
+            watchdog.arm(limit)
             try:
-                async with asyncio.timeout(limit):
-                    piece = await anext(iterator)
+                piece = await anext(iterator)
             except StopAsyncIteration:
                 return
-            except TimeoutError:
-                raise ProviderTimeout(detail=f"no chunk within {limit}s") from None
-            limit = settings.LLM_CHUNK_GAP_TIMEOUT or None
+            except asyncio.CancelledError:
+                if watchdog.disarm():
+                    raise ProviderTimeout(detail=f"no chunk within {limit}s") from None
+                raise
+            watchdog.disarm()
+            limit = gap
             yield piece
     finally:
+        watchdog.close()
         await iterator.aclose()

@@ -37,6 +37,8 @@ class StreamStats:
     # The candidate (primary or fallback) that was streaming last.
     model: str = ""
     endpoint: str = ""
+    # The error code of each failed attempt, by LangChain run id (for its ledger row).
+    call_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def ttft_ms(self) -> int | None:

@@ -1,9 +1,11 @@
 """Measure each model call through LangChain's callbacks: when it started, its first
 token, how it ended, its usage and its run id.
 
-The turn passes a `CallMeter` in `config["callbacks"]` and stores what it measured
-in the call's ModelCall row (one write, at the end of the turn). Nothing here touches
-the database, the network or a lock: a per-token callback is one dict lookup.
+The turn passes a `CallMeter` in `config["callbacks"]`; at the end of the turn every
+call it saw becomes a ModelCall row (one write for all of them): the one that
+answered with the reply's usage and cost, and each failed attempt before it (a
+retry, a fallback) with its endpoint, error code, duration and run id. Nothing here
+touches the database, the network or a lock: a per-token callback is one dict lookup.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class CallMeasure:
     run_id: str
     model: str
     started: float
+    # The base URL the call went to (the failover layer puts it in the metadata).
+    endpoint: str = ""
     first_token_at: float | None = None
     ended: float | None = None
     # None until the provider reports usage (many OpenAI-compatible servers never do).
@@ -89,7 +93,12 @@ class CallMeter(AsyncCallbackHandler):
             or params.get("model_name")
             or ""
         )
-        call = CallMeasure(run_id=str(run_id), model=str(model), started=self._clock())
+        call = CallMeasure(
+            run_id=str(run_id),
+            model=str(model),
+            started=self._clock(),
+            endpoint=str(metadata.get("endpoint") or ""),
+        )
         self._open[run_id] = call
         self.calls.append(call)
 
