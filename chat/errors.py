@@ -102,6 +102,13 @@ class ProviderTimeout(ChatError):
     retryable = True
 
 
+class AccountBlocked(ChatError):
+    """The account was blocked (made inactive) after its socket opened."""
+
+    code = "account_blocked"
+    message = "Your account has been blocked, so no reply was started."
+
+
 class InternalError(ChatError):
     """An unexpected failure; details are in the logs and the error records."""
 
@@ -114,6 +121,7 @@ ERROR_CODES = {
         RateLimited,
         Busy,
         BudgetExhausted,
+        AccountBlocked,
         BlockedInput,
         BlockedOutput,
         ProviderUnavailable,

@@ -26,10 +26,9 @@ import pytest
 from tests.conftest import need_service
 from tests.deploy.client import User
 from tests.deploy.dyno import Dyno
-from tests.deploy.slug import (
+from tests.deploy.slug import REDIS_URL, Slug, config_vars
+from tests.servers.deployment import (
     Database,
-    Slug,
-    config_vars,
     postgres_available,
     redis_available,
     redis_flush,
@@ -59,15 +58,15 @@ def database() -> Iterator[Database]:
     """The PostgreSQL add-on: a fresh database (and an empty Redis database)."""
     if not postgres_available():
         need_service("PostgreSQL is not reachable on 127.0.0.1:5432")
-    if not redis_available():
-        need_service("Redis is not reachable on 127.0.0.1:6379")
-    redis_flush()
-    db = Database().create()
+    if not redis_available(REDIS_URL):
+        need_service(f"Redis is not reachable at {REDIS_URL}")
+    redis_flush(REDIS_URL)
+    db = Database("deploy").create()
     try:
         yield db
     finally:
         db.drop()
-        redis_flush()
+        redis_flush(REDIS_URL)
 
 
 @pytest.fixture(scope="session")

@@ -14,31 +14,24 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
-import httpx
-
 from tests.deploy.slug import BIN, Slug, process_env
+from tests.servers.deployment import (
+    free_port,
+    kill_group,
+    launch,
+    log_tail,
+    signal_group,
+    wait_healthy,
+)
+
+__all__ = ["Dyno", "free_port"]
 
 START_TIMEOUT = 45.0
 STARTED = re.compile(r"web\.1 started \(pid=(\d+)\)")
-
-
-def signal_group(pgid: int | None, number: int) -> None:
-    """Signal a process group that may already be gone."""
-    if pgid is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, number)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now (honcho needs a number, not a socket)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Dyno:
@@ -64,35 +57,33 @@ class Dyno:
 
     def launch(self) -> Dyno:
         """Start honcho without waiting (dynos boot in parallel)."""
-        with open(self.log_path, "ab") as log:
-            self.honcho = subprocess.Popen(
-                [str(BIN / "honcho"), "--no-colour", "start", "-p", str(self.port)]
-                + ["web"],
-                cwd=self.slug.root,
-                env=process_env(self.config),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.honcho = launch(
+            [str(BIN / "honcho"), "--no-colour", "start", "-p", str(self.port), "web"],
+            cwd=self.slug.root,
+            env=process_env(self.config),
+            log_path=self.log_path,
+        )
         return self
 
     def wait_ready(self) -> Dyno:
         """Return once the web process answers /healthz."""
         assert self.honcho is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.honcho.poll() is not None:
-                raise RuntimeError(f"web {self.name} exited:\n{self.log_tail()}")
-            if self.web_pid is None:
-                found = STARTED.search(self.log_path.read_text(errors="replace"))
-                self.web_pid = int(found.group(1)) if found else None
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    assert self.web_pid is not None, "honcho did not report the pid"
-                    return self
-            time.sleep(0.2)
-        raise RuntimeError(f"web {self.name} did not start:\n{self.log_tail()}")
+        wait_healthy(
+            self.honcho,
+            self.url,
+            timeout=START_TIMEOUT,
+            what=f"web {self.name}",
+            log_path=self.log_path,
+            ready=self._find_web_pid,
+        )
+        self._find_web_pid()
+        assert self.web_pid is not None, "honcho did not report the pid"
+        return self
+
+    def _find_web_pid(self) -> None:
+        if self.web_pid is None:
+            found = STARTED.search(self.log_path.read_text(errors="replace"))
+            self.web_pid = int(found.group(1)) if found else None
 
     def signal(self, number: int) -> None:
         """Send a signal to the web process group, as the platform does."""
@@ -142,13 +133,8 @@ class Dyno:
 
     def kill(self) -> None:
         """SIGKILL both process groups, whatever state they are in, and reap."""
-        self.signal_all(signal.SIGKILL)
-        if self.honcho is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.honcho.wait(timeout=5)
+        signal_group(self.web_pid, signal.SIGKILL)
+        kill_group(self.honcho)
 
     def log_tail(self, lines: int = 60) -> str:
-        with contextlib.suppress(OSError):
-            text = self.log_path.read_text(errors="replace")
-            return "\n".join(text.splitlines()[-lines:])
-        return ""
+        return log_tail(self.log_path, lines)

@@ -18,83 +18,20 @@ import shutil
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-import redis
+from tests.servers import deployment
+from tests.servers.deployment import Database
+
+__all__ = ["Database", "Slug", "config_vars", "procfile", "process_env"]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def _pg_admin_url() -> str:
-    """Where to create databases: DEPLOY_PG_ADMIN_URL, else DATABASE_URL's server
-    (as CI sets it, with its password), else loopback with trust auth."""
-    if os.environ.get("DEPLOY_PG_ADMIN_URL"):
-        return os.environ["DEPLOY_PG_ADMIN_URL"]
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        return urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    return "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-PG_ADMIN_URL = _pg_admin_url()
 # A Redis database of its own: user ids restart at 1 in every fresh PostgreSQL
 # database, so per-user keys (sockets, limits) must not meet other suites' keys.
 REDIS_DB = int(os.environ.get("DEPLOY_REDIS_DB", "12"))
+REDIS_URL = deployment.redis_url(REDIS_DB)
 BUILD_TIMEOUT = 120.0
-
-
-def redis_url() -> str:
-    """The platform's Redis: REDIS_URL's server (or loopback), database REDIS_DB."""
-    base = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
-    return urlunsplit(base._replace(path=f"/{REDIS_DB}"))
-
-
-def postgres_available() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=2):
-            return True
-    except psycopg.Error:
-        return False
-
-
-def redis_available() -> bool:
-    try:
-        return bool(redis.Redis.from_url(redis_url(), socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def redis_flush() -> None:
-    """Start from an empty Redis database, as a fresh add-on would."""
-    redis.Redis.from_url(redis_url()).flushdb()
-
-
-class Database:
-    """A fresh PostgreSQL database standing in for the platform's add-on."""
-
-    def __init__(self) -> None:
-        self.name = f"deploy_{uuid.uuid4().hex[:12]}"
-        self.url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{self.name}"
-
-    def create(self) -> Database:
-        self._admin(f'CREATE DATABASE "{self.name}"')
-        return self
-
-    def drop(self) -> None:
-        with contextlib.suppress(psycopg.Error):
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-    def query(self, sql: str, *params: object) -> list[tuple]:
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            return conn.execute(sql, params).fetchall()
-
-    def _admin(self, statement: str) -> None:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(statement)
 
 
 def procfile(path: Path) -> dict[str, str]:
@@ -114,7 +51,7 @@ def config_vars(database_url: str, openai_base_url: str, **extra: object) -> dic
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url(),
+        "REDIS_URL": REDIS_URL,
         "OPENAI_BASE_URL": openai_base_url,
         "OPENAI_API_KEY": "test",
         "LLM_MODEL": "gpt-4o-mini",

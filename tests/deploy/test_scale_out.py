@@ -9,6 +9,7 @@ import asyncio
 import json
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import websockets
@@ -25,6 +26,8 @@ pytestmark = [
 
 FINAL = {"complete", "interrupted"}
 CLOSE_RESTARTING = 4012  # chat.protocol; daphne cannot send 1012
+# chat.limits.admission.BUDGET_HELD: a budget held by a reply in flight.
+BUDGET_HELD = "Your remaining budget is reserved for a reply in progress."
 
 
 def tokens(prefix: str, count: int) -> list[str]:
@@ -129,6 +132,90 @@ async def test_limits_hold_across_dynos(pair, fake_llm, new_user):
         limited, _ = await client.until(on_b, "error")
     assert limited["code"] == "rate_limited", limited
     assert limited["retry_after"] > 0
+
+
+def give_quota(database, user: client.User, **fields: object) -> None:
+    """The user's Quota row, as an admin would fill it in (before the dynos have
+    looked the user up, so no process has cached the defaults)."""
+    columns = {
+        "plan": "",
+        "unlimited": False,
+        "rate_limits": "",
+        "max_concurrent_replies": None,
+        "tokens_per_day": None,
+        "tokens_per_month": None,
+        "cost_per_day": None,
+        "cost_per_month": None,
+        "note": "scale-out test",
+        **fields,
+    }
+    names = ", ".join(columns)
+    marks = ", ".join(["%s"] * len(columns))
+    database.query(
+        f"INSERT INTO chat_quota (user_id, {names}, updated) "
+        f"SELECT id, {marks}, now() FROM auth_user WHERE username = %s RETURNING id",
+        *columns.values(),
+        user.username,
+    )
+
+
+async def first_answers(sockets: list, content: str) -> list[dict]:
+    """Send on every socket at once; each socket's first answer (start or error)."""
+    await asyncio.gather(
+        *(client.send(ws, f"{content} {i}") for i, ws in enumerate(sockets))
+    )
+    return list(await asyncio.gather(*(client.receive(ws) for ws in sockets)))
+
+
+def seconds_to_midnight_utc() -> float:
+    now = datetime.now(UTC)
+    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+    return (midnight - now).total_seconds()
+
+
+@pytest.mark.parametrize(
+    ("budget", "usage"),
+    [
+        # A reply holds its input estimate (~100) plus the 512-token reply cap, so
+        # 1000 tokens, or $0.0005 at gpt-4o-mini's prices, fit one and not two.
+        ({"tokens_per_day": 1000}, (990, 10)),
+        ({"cost_per_day": "0.0005"}, (3000, 10)),
+    ],
+    ids=["tokens", "cost"],
+)
+async def test_budget_holds_across_dynos(
+    pair, fake_llm, new_user, database, budget, usage
+):
+    """Six sends at once, three on each dyno, from a user whose daily budget fits
+    one reply (and nothing else limits them): one is admitted and reaches the
+    provider; the rest are refused on the budget, `busy` while the reply holds it.
+    Once it has settled (its usage spends the budget), sends on both dynos get
+    `budget_exhausted` with the time until the reset."""
+    a, b = pair
+    user = new_user(a)
+    give_quota(
+        database, user, rate_limits="100/1m", max_concurrent_replies=10, **budget
+    )
+    # About three seconds: every other send arrives while the budget is held.
+    fake_llm.enqueue(Reply(tokens=tokens("b", 60), delay=0.05, usage=usage))
+    async with client.sockets(user, a, a, a, b, b, b) as sockets:
+        answers = await first_answers(sockets, "Spend it")
+        started = [i for i, frame in enumerate(answers) if frame["type"] == "start"]
+        assert len(started) == 1, answers
+        (winner,) = started
+        refused = [frame for i, frame in enumerate(answers) if i != winner]
+        assert {(f["type"], f["code"]) for f in refused} == {("error", "busy")}
+        assert all(f["message"].startswith(BUDGET_HELD) for f in refused), refused
+        _, end, _ = await client.reply(sockets[winner])
+        assert end["status"] == "complete"
+
+        answers = await first_answers(sockets, "And more")
+        expected_wait = seconds_to_midnight_utc()
+    assert fake_llm.request_count == 1
+    assert {(f["type"], f["code"]) for f in answers} == {("error", "budget_exhausted")}
+    for frame in answers:
+        assert "resets at 00:00 UTC" in frame["message"], frame
+        assert abs(frame["retry_after"] - expected_wait) < 5, frame
 
 
 async def test_sigterm_mid_reply_finishes_or_interrupts(

@@ -3,12 +3,11 @@ daphne processes."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests.conftest import need_service
 from tests.resilience import stack as deploy
+from tests.servers import deployment
 
 
 @pytest.fixture
@@ -20,16 +19,15 @@ def sse_routes(settings):
 @pytest.fixture(scope="session")
 def pg_template():
     """A migrated PostgreSQL database with one user, cloned by every deployment."""
-    if not deploy.postgres_available():
-        need_service(f"PostgreSQL is not reachable at {deploy.PG_ADMIN_URL}")
-    if not deploy.redis_available():
-        need_service(f"Redis is not reachable at {deploy.REDIS_URL}")
-    name = f"resil_tmpl_{uuid.uuid4().hex[:12]}"
+    if not deployment.postgres_available():
+        need_service(f"PostgreSQL is not reachable at {deployment.PG_ADMIN_URL}")
+    if not deployment.redis_available():
+        need_service(f"Redis is not reachable at {deployment.REDIS_URL}")
+    template = deploy.make_template()
     try:
-        deploy.make_template(name)
-        yield name
+        yield template
     finally:
-        deploy.drop_database(name)
+        template.drop()
 
 
 @pytest.fixture

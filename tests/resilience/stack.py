@@ -16,30 +16,30 @@ import json
 import os
 import random
 import secrets
-import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
-import psycopg
-import redis
 import websockets
 
 from tests.resilience.sse_client import Event, events_of
+from tests.servers.deployment import (
+    Database,
+    kill_group,
+    launch,
+    log_tail,
+    redis_url,
+    stop_group,
+    wait_healthy,
+)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-PG_ADMIN_URL = os.environ.get(
-    "RESILIENCE_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 USERNAME, PASSWORD = "alice", "pw-alice-123!"
 # Generous: starting imports Django, LangChain and the openai SDK (slow on a busy
 # machine).
@@ -51,46 +51,17 @@ _DROPPED = ("PYTEST_VERSION", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER")
 _PREFIXES = ("OPENAI_", "LLM_", "CHAT_", "DJANGO_")
 
 
-def postgres_available() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=2):
-            return True
-    except psycopg.Error:
-        return False
-
-
-def redis_available() -> bool:
-    try:
-        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
-
-
-def database_url(name: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def admin_sql(statement: str) -> None:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def drop_database(name: str) -> None:
-    with contextlib.suppress(psycopg.Error):
-        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def own_redis_url() -> str:
     """A Redis database other than the usual 0, chosen per deployment: socket
     counts, user groups and breaker state are keyed by user id and endpoint
     without a prefix, and every test database's first user has id 1."""
-    return urlsplit(REDIS_URL)._replace(path=f"/{random.randint(1, 15)}").geturl()
+    return redis_url(random.randint(1, 15))
 
 
 def server_env(
-    database: str, redis_url: str | None = None, **extra: object
+    database: Database, redis: str | None = None, **extra: object
 ) -> dict[str, str]:
-    redis_url = redis_url or own_redis_url()
+    redis = redis or own_redis_url()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -106,8 +77,8 @@ def server_env(
         SECURE_SSL_REDIRECT="0",
         SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0",
-        DATABASE_URL=database_url(database),
-        REDIS_URL=redis_url,
+        DATABASE_URL=database.url,
+        REDIS_URL=redis,
         LOG_FORMAT="plain",
         LLM_BACKEND="openai",
         LLM_MODEL="gpt-4o-mini",
@@ -136,12 +107,12 @@ def manage(env: dict[str, str], *args: str, timeout: float = 60) -> str:
     return done.stdout
 
 
-def make_template(name: str) -> None:
+def make_template() -> Database:
     """A migrated database with one user, cloned by each test."""
-    admin_sql(f'CREATE DATABASE "{name}"')
+    template = Database("resil_tmpl").create()
     # One process for both: each start of Django costs seconds on a busy machine.
     manage(
-        server_env(name),
+        server_env(template),
         "shell",
         "-c",
         "from django.core.management import call_command; "
@@ -149,6 +120,7 @@ def make_template(name: str) -> None:
         "call_command('migrate', interactive=False, verbosity=0); "
         f"get_user_model().objects.create_user({USERNAME!r}, password={PASSWORD!r})",
     )
+    return template
 
 
 class Daphne:
@@ -177,59 +149,44 @@ class Daphne:
         """Start (or restart) serving; returns once /healthz answers."""
         env = {**self.env, **{k: str(v) for k, v in extra.items()}}
         fd = self.sock.fileno()
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(BIN / "daphne"), "--fd", str(fd), "-v", "1"]
-                + ["chatproject.asgi:application"],
-                cwd=BASE_DIR,
-                env=env,
-                pass_fds=(fd,),
-                start_new_session=True,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daphne {self.name} exited:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.1)
-        raise RuntimeError(f"daphne {self.name} did not start:\n{self.log_tail()}")
+        self.process = launch(
+            [str(BIN / "daphne"), "--fd", str(fd), "-v", "1"]
+            + ["chatproject.asgi:application"],
+            cwd=BASE_DIR,
+            env=env,
+            log_path=self.log_path,
+            pass_fds=(fd,),
+        )
+        wait_healthy(
+            self.process,
+            self.url,
+            timeout=START_TIMEOUT,
+            what=f"daphne {self.name}",
+            log_path=self.log_path,
+        )
+        return self
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no cleanup code runs."""
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+            kill_group(self.process)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        stop_group(self.process, grace=2)
 
     def close(self) -> None:
         self.stop()
         self.sock.close()
 
     def log_tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, lines)
 
 
 @dataclass
 class Stack:
     """One test's deployment: a database, its processes, and the fake model."""
 
-    database: str
+    database: Database
     base_url: str  # the fake OpenAI server
     log_dir: Path
     redis_url: str = field(default_factory=own_redis_url)
@@ -259,8 +216,7 @@ class Stack:
 
     def query(self, sql: str, *params: object) -> list[tuple]:
         """Read the deployment's database directly, as an operator would."""
-        with psycopg.connect(database_url(self.database)) as conn:
-            return conn.execute(sql, params).fetchall()
+        return self.database.query(sql, *params)
 
     def logs(self) -> str:
         return "\n".join(
@@ -273,15 +229,14 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack_for(template: str, base_url: str, log_dir: Path) -> Iterator[Stack]:
-    name = f"resil_{uuid.uuid4().hex[:12]}"
-    admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    stack = Stack(name, base_url, log_dir)
+def stack_for(template: Database, base_url: str, log_dir: Path) -> Iterator[Stack]:
+    database = Database("resil").create(template=template.name)
+    stack = Stack(database, base_url, log_dir)
     try:
         yield stack
     finally:
         stack.close()
-        drop_database(name)
+        database.drop()
 
 
 # --- clients ------------------------------------------------------------------

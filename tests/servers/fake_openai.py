@@ -92,6 +92,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any]
     behaviour: Behaviour
+    # When it arrived, on this process's monotonic clock (time.monotonic()).
+    at: float = 0.0
 
     @property
     def stream(self) -> bool:
@@ -503,7 +505,9 @@ class FakeOpenAI:
         with self._cond:
             behaviour = self._queue.popleft() if self._queue else self.default
             self._requests.append(
-                RecordedRequest(method, path, headers, body, behaviour)
+                RecordedRequest(
+                    method, path, headers, body, behaviour, at=time.monotonic()
+                )
             )
             self._cond.notify_all()
         return behaviour
