@@ -1,6 +1,7 @@
 """Where the time to first delta goes on an idle server: each step of a turn, timed.
 
     .venv/bin/python -m bench.turn_steps [--turns 40] [--wal] [--coalesce-ms 8]
+        [--cache-hits]
 
 Runs real turns in-process (no WebSocket) against the bench endpoint, with the app's
 settings (bench.app_settings) and a fresh SQLite database, one turn at a time. Every
@@ -9,7 +10,8 @@ chat modules it imports) is wrapped with a wall-clock timer, so the table follow
 the pipeline as it grows without this file knowing its steps. Milestones: the turn
 begins (`turn_begin`), the first text reaches the hub, the first delta frame leaves
 the hub's follower (after its coalescing wait), and the reply is closed (`_finish`).
-Writes bench/results/turn-steps.json.
+Writes bench/results/turn-steps.json (turn-steps-cache-hits.json with
+--cache-hits).
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ def instrument(timings: Timings) -> None:
         setattr(turns, name, timings.wrap(f"chat.turns.{name}", getattr(turns, name)))
 
 
-async def run_turns(count: int, timings: Timings) -> None:
+async def run_turns(count: int, timings: Timings, *, cache_hits: bool = False) -> None:
     from django.contrib.auth import get_user_model
 
     from chat import turns
@@ -142,7 +144,10 @@ async def run_turns(count: int, timings: Timings) -> None:
             user=user,
             client_id=uuid.uuid4(),
             conversation_id=None,
-            content=f"k=20 rate=0 first=0 n={uuid.uuid4().hex[:8]}",
+            # The same text every time: every turn after the first is a cache hit.
+            content="k=20 rate=0 first=0"
+            if cache_hits
+            else f"k=20 rate=0 first=0 n={uuid.uuid4().hex[:8]}",
         )
         t_begun = time.perf_counter()
         hub = get_hub()
@@ -191,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=40)
     parser.add_argument("--wal", action="store_true", help="SQLite in WAL mode")
     parser.add_argument("--coalesce-ms", type=float, default=8.0)
+    parser.add_argument(
+        "--cache-hits", action="store_true", help="the same text each turn: hits"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from bench.procs import Child, raise_priority, wait_json_line
@@ -212,18 +220,20 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, {0})
         timings = Timings()
         instrument(timings)
-        asyncio.run(run_turns(args.turns, timings))
+        asyncio.run(run_turns(args.turns, timings, cache_hits=args.cache_hits))
     finally:
         endpoint.stop()
     text = table(timings, args.turns)
     print(text)
-    out = ROOT / "bench/results/turn-steps.json"
+    name = "turn-steps-cache-hits" if args.cache_hits else "turn-steps"
+    out = ROOT / f"bench/results/{name}.json"
     out.write_text(
         json.dumps(
             {
                 "turns": args.turns,
                 "wal": args.wal,
                 "coalesce_ms": args.coalesce_ms,
+                "cache_hits": args.cache_hits,
                 "marks_ms": {
                     k: [round(1000 * v, 3) for v in vs]
                     for k, vs in timings.marks.items()
