@@ -23,6 +23,9 @@ from chat.llm.streaming import StreamStats, stream_text
 
 log = logging.getLogger("chat.failover")
 
+# Seconds by which the breaker's pause after a 429 ends before the limits' queue's.
+PAUSE_MARGIN = 0.25
+
 
 async def stream_reply(
     messages: list[BaseMessage], config: RunnableConfig, stats: StreamStats
@@ -62,11 +65,13 @@ async def stream_reply(
                     paused = await note_provider_429(
                         candidate.endpoint, exc.retry_after
                     )
-                    # The limits' queue holds the others; a second pause in the
-                    # breaker would end a moment later and fail turns the queue
-                    # just let through. Only without limits does the breaker pause.
-                    if paused is None and exc.retry_after:
-                        await breaker.pause(candidate.endpoint, exc.retry_after)
+                    # The breaker's pause ends just before the queue's: ending a
+                    # moment after it, it failed turns the queue had let through.
+                    seconds = (
+                        exc.retry_after if paused is None else paused - PAUSE_MARGIN
+                    )
+                    if seconds and seconds > 0:
+                        await breaker.pause(candidate.endpoint, seconds)
                 if started or not exc.retryable:
                     raise
                 last_error = exc

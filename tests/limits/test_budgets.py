@@ -98,8 +98,9 @@ async def test_monthly_budget_names_the_first_of_the_month(limits, ledger):
     with pytest.raises(BudgetExhausted) as refused:
         await spend(clock, budget)
     assert refused.value.retry_after == pytest.approx(3600)
-    assert "monthly budget of 100 tokens; it resets on 1 April at 00:00 UTC" in (
-        refused.value.message
+    assert (
+        "monthly budget of 100 tokens for this message; "
+        "it resets on 1 April at 00:00 UTC" in refused.value.message
     )
     clock.advance(3600)
     await spend(clock, budget)
