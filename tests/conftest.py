@@ -2,6 +2,7 @@ import os
 import uuid
 
 import pytest
+import redis
 from django.contrib.auth import get_user_model
 
 from chat.llm import chat_models
@@ -15,6 +16,23 @@ def need_service(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (required under CI)")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def live_redis(settings):
+    """REDIS_URL's Redis under a key prefix of the test's own, removed afterwards."""
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        need_service(f"Redis is not reachable at {url}")
+    settings.REDIS_URL = url
+    settings.REDIS_KEY_PREFIX = f"test-{uuid.uuid4().hex[:8]}"
+    yield settings.REDIS_KEY_PREFIX
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*"))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

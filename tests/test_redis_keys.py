@@ -1,33 +1,12 @@
 """REDIS_KEY_PREFIX keeps two deployments on one Redis apart; the breaker steps aside
 when Redis fails instead of failing the turn."""
 
-import os
 import uuid
 
-import pytest
-import redis
-
 from chat import sockets
+from chat.delivery.redis import RedisHub
 from chat.llm.breaker import RedisBreaker
 from chat.redis_client import get_redis
-from tests.conftest import need_service
-
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def live_redis(settings):
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
-    except redis.RedisError:
-        need_service(f"Redis is not reachable at {REDIS_URL}")
-    settings.REDIS_URL = REDIS_URL
-    settings.REDIS_KEY_PREFIX = f"deploy-{uuid.uuid4().hex[:8]}"
-    yield settings.REDIS_KEY_PREFIX
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*"))
-    if keys:
-        client.delete(*keys)
 
 
 async def test_keys_live_under_the_deployments_prefix(live_redis, settings):
@@ -35,12 +14,19 @@ async def test_keys_live_under_the_deployments_prefix(live_redis, settings):
     breaker = RedisBreaker()
     settings.CHAT_BREAKER_FAILURES = 1
     await breaker.failure("http://model.invalid/v1")
+    hub, reply = RedisHub(), str(uuid.uuid4())
+    hub.open(reply)
+    hub.publish(reply, "Hello")
+    hub.close(reply, {"type": "end", "message": reply})
+    await hub.flush(within=5)
     keys = {k.decode() async for k in get_redis().scan_iter(match=f"{live_redis}:*")}
     assert f"{live_redis}:sockets:7" in keys
     assert f"{live_redis}:breaker:http://model.invalid/v1:open" in keys
-    # Another deployment on the same Redis sees neither.
+    assert f"{live_redis}:reply:{reply}" in keys
+    # Another deployment on the same Redis sees none of them.
     settings.REDIS_KEY_PREFIX = "other-deployment"
     assert await breaker.allow("http://model.invalid/v1")
+    assert not await hub.knows(reply)
 
 
 async def test_the_breaker_steps_aside_when_redis_is_down(settings):

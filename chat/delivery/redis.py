@@ -13,28 +13,41 @@ import logging
 from collections.abc import AsyncIterator
 
 from django.conf import settings
+from redis.exceptions import RedisError
 
-from chat.redis_client import get_redis
+from chat.redis_client import get_redis, redis_key
 
 log = logging.getLogger("chat.delivery")
 
-STOP_CHANNEL = "chat:reply-stop"
-KEY = "chat:reply:{}"
 # How long a finished reply stays replayable from Redis.
 RETAIN_SECONDS = 3600
 BLOCK_MS = 2000
-# A generating process refreshes this key; without it a follower stops waiting.
-ALIVE = "chat:reply:{}:alive"
 # Generous: an event loop stalled for a few seconds must not look like a death.
 ALIVE_MS = 20_000
+# The stop listener's reconnect delays after Redis drops it: doubling, capped.
+LISTEN_RETRY_SECONDS = (0.5, 30.0)
+
+
+def stream_key(message_id: str) -> str:
+    """The reply's stream of chunks, notes and end."""
+    return redis_key("reply", message_id)
+
+
+def alive_key(message_id: str) -> str:
+    """Refreshed by the generating process; without it a follower stops waiting."""
+    return redis_key("reply", message_id, "alive")
+
+
+def stop_channel() -> str:
+    return redis_key("reply-stop")
 
 
 class _Writer:
     """Batches one reply's chunks into stream entries, in order."""
 
     def __init__(self, message_id: str) -> None:
-        self.key = KEY.format(message_id)
-        self.alive_key = ALIVE.format(message_id)
+        self.key = stream_key(message_id)
+        self.alive_key = alive_key(message_id)
         # The first entry makes the reply known to every process at once.
         self.pending: list[tuple[str, str]] = [("o", "1")]
         self.seq = 0
@@ -125,13 +138,13 @@ class RedisHub:
     async def knows(self, message_id: str) -> bool:
         if message_id in self._writers:
             return True
-        return bool(await get_redis().exists(KEY.format(message_id)))
+        return bool(await get_redis().exists(stream_key(message_id)))
 
     async def request_stop(self, message_id: str) -> bool:
         """Ask every process; the one generating the reply cancels it."""
         if self._cancel_local(message_id):
             return True
-        await get_redis().publish(STOP_CHANNEL, message_id)
+        await get_redis().publish(stop_channel(), message_id)
         return True
 
     def _cancel_local(self, message_id: str) -> bool:
@@ -146,19 +159,34 @@ class RedisHub:
             self._listener = asyncio.create_task(self._listen(), name="hub-stops")
 
     async def _listen(self) -> None:
-        pubsub = get_redis().pubsub()
-        await pubsub.subscribe(STOP_CHANNEL)
-        try:
-            async for item in pubsub.listen():
-                if item.get("type") == "message":
-                    self._cancel_local(item["data"].decode())
-        finally:
-            await pubsub.aclose()
+        """Cancel the replies other processes are asked to stop. When Redis drops
+        the subscription it is made again, with backoff; a stop published in the
+        gap is lost, and that reply runs to its end and is stored."""
+        delay = LISTEN_RETRY_SECONDS[0]
+        while True:
+            pubsub = get_redis().pubsub()
+            try:
+                await pubsub.subscribe(stop_channel())
+                delay = LISTEN_RETRY_SECONDS[0]
+                async for item in pubsub.listen():
+                    if item.get("type") == "message":
+                        self._cancel_local(item["data"].decode())
+            except RedisError as exc:
+                log.warning(
+                    "reply-stop subscription lost (%s); again in %.1f s", exc, delay
+                )
+            finally:
+                try:
+                    await pubsub.aclose()
+                except RedisError:
+                    pass
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LISTEN_RETRY_SECONDS[1])
 
     async def follow(self, message_id: str, after: int = 0) -> AsyncIterator[dict]:
         """Replay chunks after `after`, then block for new ones until the end."""
         client = get_redis()
-        key = KEY.format(message_id)
+        key = stream_key(message_id)
         coalesce = settings.CHAT_COALESCE_MS / 1000
         last_id = "0-0"
         sent = after
@@ -166,7 +194,7 @@ class RedisHub:
             # Block for less than the client's socket timeout, then poll again.
             result = await client.xread({key: last_id}, block=BLOCK_MS, count=512)
             if not result:
-                if not await client.exists(ALIVE.format(message_id)):
+                if not await client.exists(alive_key(message_id)):
                     return  # its process died: storage has the last word
                 continue
             text: list[str] = []
