@@ -86,13 +86,33 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+# Channels closes "old" connections before every WebSocket message it dispatches,
+# so a connection that is not kept costs a reconnect per message: ~2 ms on SQLite,
+# more on PostgreSQL, before the user's message can be stored (bench/README.md).
+# PostgreSQL therefore draws from a pool (closing returns the connection to it);
+# SQLite, a local file, keeps its connections.
+_db = DATABASES["default"]
+_db.setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
+if _db["ENGINE"].endswith("postgresql") and env.bool("DATABASE_POOL", default=True):
+    # Per process; mind the database's connection limit times the processes.
+    _db.setdefault("OPTIONS", {}).setdefault(
+        "pool",
+        {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        },
+    )
+    _db["CONN_MAX_AGE"] = 0  # pooling and persistent connections exclude each other
+elif _db["ENGINE"].endswith("sqlite3"):
+    _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))
     # WAL: a commit costs ~1.5 ms instead of ~15 (bench/turn_steps.py), and readers
     # do not block the writer.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    _db.setdefault("OPTIONS", {}).setdefault(
         "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
+else:
+    _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

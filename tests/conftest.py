@@ -3,12 +3,24 @@ import uuid
 
 import pytest
 import redis
+from asgiref.sync import SyncToAsync
 from django.contrib.auth import get_user_model
+from django.db import connections
 
 from chat.llm import chat_models
 from tests.fakes import FakeStreamingChatModel
 
 pytest_plugins = ["tests.servers.fixtures"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Give back the connection that async code (sync_to_async outside a request)
+    holds on asgiref's shared thread before the test database is dropped: a pooled
+    connection stays open until it is returned."""
+    yield
+    with django_db_blocker.unblock():
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 def need_service(reason: str) -> None:
