@@ -9,10 +9,11 @@ from decimal import Decimal
 from enum import StrEnum
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat.errors import InvalidInput, NotFound
+from chat.errors import AccountBlocked, InvalidInput, NotFound
 from chat.models import Conversation, Message, ModelCall
 
 TITLE_CHARS = 60
@@ -79,6 +80,15 @@ def _title(content: str) -> str:
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
 
 
+def _refuse_blocked(user) -> None:
+    """A socket's user object is as old as the socket, so is_active is read afresh
+    in the same database trip that stores the message: a user blocked (or deleted)
+    since connecting starts nothing, at the price of one primary-key query."""
+    users = get_user_model()._default_manager
+    if not users.filter(pk=user.pk, is_active=True).exists():
+        raise AccountBlocked()
+
+
 # Names the conversation a send without one starts (see exchange_create).
 _NEW_CONVERSATION = uuid.UUID("3f1d6c52-6a0e-4d63-9a55-1f0d2c8e7b41")
 
@@ -99,6 +109,7 @@ def exchange_create(
     needs no lookup first: in a conversation, (conversation, client id) is unique;
     a send that starts one names it after the user and the client id, so its resend
     collides on the conversation's key."""
+    _refuse_blocked(user)
     try:
         with transaction.atomic():
             if conversation is None:
@@ -238,6 +249,7 @@ def redo_create(
     """Store the new `streaming` reply, checking again under the conversation's lock
     (two tabs may press the button at once). Regenerating supersedes the old reply
     and its continuations; continuing leaves them as they are."""
+    _refuse_blocked(user)
     try:
         with transaction.atomic():
             # Updating the row locks it until commit: concurrent redos queue here.
@@ -352,26 +364,28 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
     """Store the reply's final text, status, usage and cost, and its ledger row."""
     reply = exchange.reply
     with transaction.atomic():
+        now = timezone.now()
+        final = {
+            "content": outcome.content,
+            "status": outcome.status,
+            "model": outcome.model,
+            "input_tokens": outcome.input_tokens,
+            "cached_input_tokens": outcome.cached_input_tokens,
+            "output_tokens": outcome.output_tokens,
+            "usage_estimated": outcome.usage_estimated,
+            "cost": outcome.cost,
+            "ttft_ms": outcome.ttft_ms,
+            "duration_ms": outcome.duration_ms,
+            "error_code": outcome.error_code,
+            "cache_key": outcome.cache_key,
+            "finished": now,
+            "updated": now,
+        }
         # Only a reply still streaming: if a sweeper already judged it dead and
         # billed it, it must not be billed twice.
         claimed = Message.objects.filter(
             pk=reply.pk, status=Message.Status.STREAMING
-        ).update(
-            content=outcome.content,
-            status=outcome.status,
-            model=outcome.model,
-            input_tokens=outcome.input_tokens,
-            cached_input_tokens=outcome.cached_input_tokens,
-            output_tokens=outcome.output_tokens,
-            usage_estimated=outcome.usage_estimated,
-            cost=outcome.cost,
-            ttft_ms=outcome.ttft_ms,
-            duration_ms=outcome.duration_ms,
-            error_code=outcome.error_code,
-            cache_key=outcome.cache_key,
-            finished=timezone.now(),
-            updated=timezone.now(),
-        )
+        ).update(**final)
         if not claimed:
             reply.refresh_from_db()
             return reply
@@ -407,10 +421,10 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             error_code=outcome.error_code,
             run_id=outcome.run_id,
         )
-        Conversation.objects.filter(pk=exchange.conversation.pk).update(
-            updated=timezone.now()
-        )
-    reply.refresh_from_db()
+        Conversation.objects.filter(pk=exchange.conversation.pk).update(updated=now)
+    # What was written, without reading it back.
+    for name, value in final.items():
+        setattr(reply, name, value)
     return reply
 
 

@@ -17,9 +17,7 @@ import uuid
 import weakref
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
-
-from chat.errors import AccountBlocked, Busy, ChatError, RateLimited
+from chat.errors import Busy, ChatError, RateLimited
 from chat.limits import budgets, upstream
 from chat.limits.backends import get_backend, memory_backend
 from chat.limits.backends.base import (
@@ -212,9 +210,9 @@ async def admit(
 ) -> Admission:
     """Admit one turn of `user` towards `endpoint`, or refuse it with RateLimited,
     Busy (a reply in flight, a saturated provider, limits unavailable) or
-    BudgetExhausted, each with retry_after, or AccountBlocked. Holds input estimate
-    plus reply cap (and the estimated cost) against the budgets until settled."""
-    await check_active(user)
+    BudgetExhausted, each with retry_after. Holds input estimate plus reply cap (and
+    the estimated cost) against the budgets until settled. A blocked account is
+    refused where its message would be stored (chat.conversations)."""
     clock = clock or get_clock()
     user_id = getattr(user, "pk", user)
     tokens = max(0, estimated_input_tokens) + max(0, reply_cap_tokens)
@@ -257,23 +255,6 @@ async def admit(
             await admission.settle()
             raise
     return admission
-
-
-async def check_active(user) -> None:
-    """Refuse a user blocked since they connected: a socket's user object is as old
-    as the socket, so is_active is read afresh (one primary-key query per send,
-    whether or not limits are enabled). A bare user id (benchmarks, the limits'
-    own tests) has no account to look at."""
-    if not hasattr(user, "is_active"):
-        return
-    active = (
-        await get_user_model()
-        ._default_manager.filter(pk=user.pk)
-        .values_list("is_active", flat=True)
-        .afirst()
-    )
-    if not active:  # blocked, or deleted meanwhile
-        raise AccountBlocked()
 
 
 async def _admit_user(

@@ -26,16 +26,14 @@ PROMPT = ChatPromptTemplate.from_messages(
 
 
 def system_messages(canary: str) -> list[BaseMessage]:
-    """The system prompt for one turn, carrying that turn's canary."""
-    value = PROMPT.invoke(
-        {
-            "system_prompt": settings.LLM_SYSTEM_PROMPT,
-            "canary_instruction": canary_instruction(canary),
-            "history": [],
-            "new": [],
-        }
+    """The system prompt for one turn, carrying that turn's canary. format_messages,
+    not invoke: a runnable's callback set-up costs ten times the formatting."""
+    return PROMPT.format_messages(
+        system_prompt=settings.LLM_SYSTEM_PROMPT,
+        canary_instruction=canary_instruction(canary),
+        history=[],
+        new=[],
     )
-    return value.to_messages()
 
 
 # Sent, never stored, after a reply that was cut short: the model sees its partial

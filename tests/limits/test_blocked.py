@@ -1,5 +1,7 @@
 """A user blocked while their socket is open cannot start another reply on it:
-admission reads is_active afresh on every send."""
+is_active is read afresh in the database trip that stores each message."""
+
+import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -8,9 +10,10 @@ from django.test import Client
 from django.urls import reverse
 
 from chat import protocol
+from chat.conversations import Redo
 from chat.errors import AccountBlocked
 from chat.models import Message
-from tests.limits.conftest import admit_one
+from chat.turns import turn_begin, turn_redo
 from tests.ws import connect, read_reply, send_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,18 +66,54 @@ async def test_blocked_user_is_refused_on_an_open_socket(user, fake_model):
         await comm.disconnect()
 
 
+async def begin(user, text="Hello"):
+    return await turn_begin(
+        user=user, client_id=uuid.uuid4(), conversation_id=None, content=text
+    )
+
+
 async def test_blocked_user_is_refused_even_with_limits_off(user, settings):
     settings.CHAT_LIMITS_ENABLED = False
-    admission = await admit_one(user)  # the user object as loaded, still active
-    await admission.settle()
     await get_user_model().objects.filter(pk=user.pk).aupdate(is_active=False)
     with pytest.raises(AccountBlocked) as refused:
-        await admit_one(user)
+        await begin(user)  # the user object as loaded, still active
     frame = protocol.error_frame(refused.value)
     assert frame["code"] == "account_blocked"
+    assert await Message.objects.acount() == 0
+
+
+async def test_blocked_refusal_gives_the_admission_back(user):
+    """Admission runs before the store refuses: its slot and hold are released, so
+    the user (one reply at a time) is not left `busy` once unblocked."""
+    await get_user_model().objects.filter(pk=user.pk).aupdate(is_active=False)
+    with pytest.raises(AccountBlocked):
+        await begin(user)
+    await get_user_model().objects.filter(pk=user.pk).aupdate(is_active=True)
+    turn = await begin(user, "Again")
+    assert turn.exchange.created
+    await turn.admission.settle()
+
+
+async def test_blocked_user_cannot_regenerate(user, fake_model):
+    comm = await connect(user)
+    try:
+        await comm.send_json_to(send_frame("Before"))
+        start = await comm.receive_json_from()
+        assert (await read_reply(comm))[-1]["status"] == "complete"
+    finally:
+        await comm.disconnect()
+    await get_user_model().objects.filter(pk=user.pk).aupdate(is_active=False)
+    with pytest.raises(AccountBlocked):
+        await turn_redo(
+            user=user,
+            client_id=uuid.uuid4(),
+            message_id=uuid.UUID(start["message"]),
+            mode=Redo.REGENERATE,
+        )
+    assert len(fake_model.calls) == 1
 
 
 async def test_deleted_user_is_refused(user):
     await get_user_model().objects.filter(pk=user.pk).adelete()
     with pytest.raises(AccountBlocked):
-        await admit_one(user)
+        await begin(user)
