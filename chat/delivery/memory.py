@@ -24,6 +24,8 @@ class _Reply:
     # Followers asleep until the next change: a publish with none costs nothing
     # (an Event per publish cost an object per token).
     waiters: list[asyncio.Future] = field(default_factory=list)
+    # Followers waiting out a coalescing window, which the end cuts short.
+    batching: list[asyncio.Future] = field(default_factory=list)
 
     def wake(self) -> None:
         if self.waiters:
@@ -31,6 +33,28 @@ class _Reply:
                 if not waiter.done():
                     waiter.set_result(None)
             self.waiters.clear()
+
+    def ending(self) -> None:
+        for waiter in self.batching:
+            if not waiter.done():
+                waiter.set_result(None)
+        self.batching.clear()
+        self.wake()
+
+    async def batch(self, seconds: float) -> None:
+        """Wait out the rest of a coalescing window, or until the reply ends: the
+        end frame adds no text to wait for, so a reply that finishes inside the
+        window (a cache hit, a short answer) is not held back by it."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self.batching.append(waiter)
+        timer = loop.call_later(seconds, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            if waiter in self.batching:
+                self.batching.remove(waiter)
 
     async def changed(self) -> None:
         waiter = asyncio.get_running_loop().create_future()
@@ -41,6 +65,11 @@ class _Reply:
             if waiter in self.waiters:
                 self.waiters.remove(waiter)
             raise
+
+
+def _resolve(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class MemoryHub:
@@ -69,7 +98,7 @@ class MemoryHub:
         reply = self._replies[message_id]
         reply.end = {**end, "seq": len(reply.chunks)}
         reply.task = None
-        reply.wake()
+        reply.ending()
         asyncio.get_running_loop().call_later(
             RETAIN_SECONDS, self._replies.pop, message_id, None
         )
@@ -106,7 +135,7 @@ class MemoryHub:
                 # the window of the last frame, wait out the rest of it to batch.
                 wait = last_frame + coalesce - time.monotonic()
                 if wait > 0 and reply.end is None:
-                    await asyncio.sleep(wait)
+                    await reply.batch(wait)
             if len(reply.chunks) > sent:
                 last_frame = time.monotonic()
                 upto = len(reply.chunks)
