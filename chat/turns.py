@@ -12,6 +12,7 @@ import contextvars
 import logging
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -115,21 +116,9 @@ async def turn_begin(
                 await conversations.history_get(conversation=conversation)
             )
         canary = make_canary()
-        spec = get_spec(model)
-        trimmed = trim_history(
-            prompts.system_messages(canary),
-            history,
-            HumanMessage(text),
-            window=min(spec.context_window, settings.LLM_CONTEXT_WINDOW),
-            reply_budget=min(settings.LLM_MAX_TOKENS, spec.max_output_tokens),
-            model=model,
-        )
+        messages = _prompt(model, canary, history, HumanMessage(text))
         admission = await turn_admit(
-            user=user,
-            turn_id=turn_id,
-            model=model,
-            spec=spec,
-            messages=trimmed.messages,
+            user=user, turn_id=turn_id, model=model, messages=messages
         )
     except ChatError as exc:
         existing = await conversations.exchange_find(user=user, client_id=client_id)
@@ -140,24 +129,20 @@ async def turn_begin(
                 exc, user=user, kind="input_guard", turn_id=turn_id
             )
         raise
-    try:
-        exchange = await conversations.exchange_create(
+    exchange = await _store(
+        admission,
+        conversations.exchange_create(
             user=user,
             conversation=conversation,
             client_id=client_id,
             content=text,
             model=model,
             flags=flags,
-        )
-    except BaseException:
-        await admission.settle()
-        raise
-    if not exchange.created:
-        await admission.settle()
-        return Turn(turn_id, user, exchange, model)
-    return Turn(
-        turn_id, user, exchange, model, trimmed.messages, canary, flags, admission
+        ),
     )
+    if not exchange.created:
+        return Turn(turn_id, user, exchange, model)
+    return Turn(turn_id, user, exchange, model, messages, canary, flags, admission)
 
 
 async def turn_redo(
@@ -181,33 +166,22 @@ async def turn_redo(
         # Everything the user saw, ending with the reply cut short.
         pairs = await conversations.history_get(conversation=plan.conversation)
         new = prompts.continue_message()
-    history = prompts.history_messages(pairs)
     canary = make_canary()
-    spec = get_spec(model)
-    trimmed = trim_history(
-        prompts.system_messages(canary),
-        history,
-        new,
-        window=min(spec.context_window, settings.LLM_CONTEXT_WINDOW),
-        reply_budget=min(settings.LLM_MAX_TOKENS, spec.max_output_tokens),
-        model=model,
-    )
+    messages = _prompt(model, canary, prompts.history_messages(pairs), new)
     admission = await turn_admit(
-        user=user, turn_id=turn_id, model=model, spec=spec, messages=trimmed.messages
+        user=user, turn_id=turn_id, model=model, messages=messages
     )
-    try:
-        exchange = await conversations.redo_create(
+    exchange = await _store(
+        admission,
+        conversations.redo_create(
             user=user,
             client_id=client_id,
             message_id=message_id,
             mode=mode,
             model=model,
-        )
-    except BaseException:
-        await admission.settle()
-        raise
+        ),
+    )
     if not exchange.created:
-        await admission.settle()
         return Turn(turn_id, user, exchange, model)
     if mode is Redo.REGENERATE:
         await reply_forget(plan.target.cache_key)
@@ -216,16 +190,46 @@ async def turn_redo(
         user,
         exchange,
         model,
-        trimmed.messages,
+        messages,
         canary,
         admission=admission,
         cacheable=False,
     )
 
 
-async def turn_admit(*, user, turn_id: str, model: str, spec, messages) -> Admission:
+def _prompt(
+    model: str, canary: str, history: list[BaseMessage], new: BaseMessage
+) -> list[BaseMessage]:
+    """System prompt, the history that fits the model's window beside the reply
+    budget, then the new message; raises TooLong when even that cannot fit."""
+    spec = get_spec(model)
+    return trim_history(
+        prompts.system_messages(canary),
+        history,
+        new,
+        window=min(spec.context_window, settings.LLM_CONTEXT_WINDOW),
+        reply_budget=min(settings.LLM_MAX_TOKENS, spec.max_output_tokens),
+        model=model,
+    ).messages
+
+
+async def _store(admission: Admission, store: Awaitable[Exchange]) -> Exchange:
+    """Await the store of an admitted turn. Its admission is given back unused when
+    the store fails or finds a resend (whose first turn holds its own)."""
+    try:
+        exchange = await store
+    except BaseException:
+        await admission.settle()
+        raise
+    if not exchange.created:
+        await admission.settle()
+    return exchange
+
+
+async def turn_admit(*, user, turn_id: str, model: str, messages) -> Admission:
     """Rate, concurrency and budget checks, holding input estimate plus reply cap;
     a refusal is an error frame for the send, and nothing is stored."""
+    spec = get_spec(model)
     reply_cap = min(settings.LLM_MAX_TOKENS, spec.max_output_tokens)
     input_tokens = count_messages(messages, model)
     try:
