@@ -272,6 +272,9 @@ class Bench:
                 str(port),
                 "--lifespan",
                 "off",
+                # As bin/web serves it (the legacy `websockets` layer is deprecated).
+                "--ws",
+                "websockets-sansio",
                 "--no-access-log",
                 "--log-level",
                 "warning",

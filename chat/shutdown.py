@@ -1,12 +1,14 @@
-"""Graceful shutdown on SIGTERM under daphne, within the platform's grace period.
+"""Graceful shutdown on SIGTERM, within the platform's grace period, under daphne
+or uvicorn.
 
 Platforms stop a process with SIGTERM and kill it a while later (Heroku: 30 s).
-Daphne's own handler (Twisted's) stops at once: replies in flight die with the
-process and stay `streaming` until a sweep. Here, instead: stop accepting
-connections, let replies in flight finish for up to CHAT_SHUTDOWN_GRACE_SECONDS,
-store the rest as `interrupted` (billed for what they produced), make sure every
-end reaches the reply hub (followers on other processes see it), close sockets with
-4012 ("server restarting": the page reconnects and joins), then stop daphne.
+Daphne's own handler (Twisted's) stops at once, and uvicorn's closes every socket
+first: either way replies in flight die with the process and stay `streaming`
+until a sweep. Here, instead: stop accepting connections, let replies in flight
+finish for up to CHAT_SHUTDOWN_GRACE_SECONDS, store the rest as `interrupted`
+(billed for what they produced), make sure every end reaches the reply hub
+(followers on other processes see it), close sockets with 4012 ("server
+restarting": the page reconnects and joins), then let the server stop.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -71,30 +74,60 @@ def install_on_daphne() -> None:
         return  # not daphne (or not yet): leave the server's handling alone
     from twisted.internet import reactor
 
-    reactor.callWhenRunning(_install, reactor)
+    reactor.callWhenRunning(_install_daphne, reactor)
 
 
-def _install(reactor) -> None:
+def _install_daphne(reactor) -> None:
     def on_sigterm(signum, frame) -> None:
         # A signal handler may only schedule; Twisted's own does the same.
-        reactor.callFromThread(_begin, reactor)
+        reactor.callFromThread(_begin, lambda: _stop_listening(reactor), reactor.stop)
 
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-def _begin(reactor) -> None:
+def install_on_uvicorn() -> None:
+    """Under uvicorn (at lifespan start-up, after it has set its handlers): drain
+    first on SIGTERM, then hand the signal to uvicorn's own handler, which stops
+    the server. New sockets are turned away meanwhile (`draining`)."""
+    previous = signal.getsignal(signal.SIGTERM)
+    if not callable(previous):
+        return  # no server handler to hand over to
+    loop = asyncio.get_running_loop()
+
+    def on_sigterm(signum, frame) -> None:
+        loop.call_soon_threadsafe(_begin, None, lambda: previous(signum, frame))
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+async def lifespan(scope, receive, send) -> None:
+    """The ASGI lifespan protocol (uvicorn; daphne does not speak it)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            install_on_uvicorn()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def _begin(stop_listening: Callable[[], None] | None, stop: Callable[[], None]) -> None:
     global _draining, _drain_task
     if _draining:
         return  # a second SIGTERM changes nothing; the platform's SIGKILL will
     _draining = True
-    _drain_task = asyncio.ensure_future(_drain(reactor))
+    _drain_task = asyncio.ensure_future(_drain(stop_listening, stop))
 
 
-async def _drain(reactor) -> None:
+async def _drain(
+    stop_listening: Callable[[], None] | None, stop: Callable[[], None]
+) -> None:
     global _all_closed
     grace = settings.CHAT_SHUTDOWN_GRACE_SECONDS
     try:
-        _stop_listening(reactor)
+        if stop_listening is not None:
+            stop_listening()
         running = {task for task in _replies if not task.done()}
         log.warning(
             "SIGTERM: draining %d replies and %d sockets for up to %ss",
@@ -128,7 +161,7 @@ async def _drain(reactor) -> None:
     except Exception:
         log.exception("graceful shutdown failed; stopping now")
     finally:
-        reactor.stop()
+        stop()
 
 
 def _stop_listening(reactor) -> None:

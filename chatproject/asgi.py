@@ -22,7 +22,7 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from chat.shutdown import install_on_daphne  # noqa: E402
+from chat.shutdown import install_on_daphne, lifespan  # noqa: E402
 
 
 class SiteOriginValidator(OriginValidator):
@@ -50,8 +50,11 @@ application = ProtocolTypeRouter(
         "websocket": SiteOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
+        # uvicorn's start-up, where the SIGTERM drain is installed.
+        "lifespan": lifespan,
     }
 )
 
-# SIGTERM drains replies in flight instead of dropping them (chat/shutdown.py).
+# SIGTERM drains replies in flight instead of dropping them (chat/shutdown.py);
+# under uvicorn this happens at lifespan start-up.
 install_on_daphne()

@@ -1,0 +1,73 @@
+"""ASGI_SERVER=uvicorn (bin/web): the Procfile's web process is uvicorn itself, it
+serves a chat turn end to end, and SIGTERM drains replies as under daphne: one that
+ends within the grace period completes, the other is stored `interrupted`, sockets
+close with 4012, and the process exits."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.deploy import client
+from tests.deploy.conftest import GRACE_SECONDS, dynos_running
+from tests.deploy.test_scale_out import CLOSE_RESTARTING, closed_with, stored, tokens
+from tests.servers.fake_openai import Reply
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.timeout(60, func_only=True),
+]
+
+
+def web_cmdline(dyno) -> list[bytes]:
+    return Path(f"/proc/{dyno.web_pid}/cmdline").read_bytes().split(b"\0")
+
+
+@pytest.fixture
+def uvicorn_dyno(slug, config, tmp_path):
+    with dynos_running(slug, config, tmp_path, 1, ASGI_SERVER="uvicorn") as (dyno,):
+        yield dyno
+
+
+async def test_uvicorn_serves_a_turn_and_drains_on_sigterm(
+    uvicorn_dyno, fake_llm, new_user, database
+):
+    dyno = uvicorn_dyno
+    cmdline = web_cmdline(dyno)
+    assert Path(cmdline[1].decode()).name == "uvicorn", cmdline  # exec'd, no shell
+    assert b"--proxy-headers" in cmdline and b"65536" in cmdline
+
+    quick, slow = new_user(dyno), new_user(dyno)
+    fake_llm.enqueue(
+        Reply(tokens=tokens("q", 12), delay=0.1),  # about 1 s
+        Reply(tokens=tokens("l", 600), delay=0.1),  # a minute: outlasts the grace
+    )
+    async with (
+        client.sockets(quick, dyno) as (q_ws,),
+        client.sockets(slow, dyno) as (s_ws,),
+    ):
+        await client.send(q_ws, "Quick one.")
+        q_start, _ = await client.until(q_ws, "start")
+        await client.until(q_ws, "delta")
+        await client.send(s_ws, "Slow one.")
+        s_start, _ = await client.until(s_ws, "start")
+        await client.until(s_ws, "delta")
+
+        dyno.signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        q_text, q_end, _ = await client.reply(q_ws, within=GRACE_SECONDS + 5)
+        q_code = await closed_with(q_ws, within=GRACE_SECONDS + 10)
+        s_end, _ = await client.until(s_ws, "end", within=GRACE_SECONDS + 10)
+        s_code = await closed_with(s_ws)
+
+    assert q_end["status"] == "complete"
+    assert s_end["status"] == "interrupted" and s_end["content"]
+    assert q_code == s_code == CLOSE_RESTARTING
+    assert dyno.wait_web_exit(timeout=10)
+    assert time.monotonic() - stopped_at < GRACE_SECONDS + 10
+    assert stored(database, q_start["message"]) == ("complete", q_end["content"])
+    assert stored(database, s_start["message"]) == ("interrupted", s_end["content"])
