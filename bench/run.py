@@ -498,6 +498,12 @@ def main(argv: list[str] | None = None) -> int:
         help="extra environment for every server",
     )
     parser.add_argument("--tag", default="", help="a word for the results file name")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        help="directory for the results files (default bench/results)",
+    )
     args = parser.parse_args(argv)
     args.app_env = parse_env(args.app_env)
     args.server_env = parse_env(args.server_env)
@@ -554,17 +560,17 @@ def main(argv: list[str] | None = None) -> int:
             bench.endpoint.stop()
     run["duration_s"] = round(time.time() - started, 1)
     run["machine"]["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
     name = f"run-{stamp}{'-' + args.tag if args.tag else ''}.json"
-    for path in (RESULTS / name, RESULTS / "latest.json"):
+    for path in (args.out / name, args.out / "latest.json"):
         path.write_text(json.dumps(run, indent=1))
     table = report.markdown(run)
     print()
     print(table)
     if args.readme:
         report.update_readme(ROOT / "bench/README.md", table, name)
-    print(f"\nresults: bench/results/{name} ({run['duration_s']:.0f}s)")
+    print(f"\nresults: {args.out / name} ({run['duration_s']:.0f}s)")
     return 0
 
 
