@@ -30,14 +30,12 @@ class _Reply:
     def wake(self) -> None:
         if self.waiters:
             for waiter in self.waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+                _resolve(waiter)
             self.waiters.clear()
 
     def ending(self) -> None:
         for waiter in self.batching:
-            if not waiter.done():
-                waiter.set_result(None)
+            _resolve(waiter)
         self.batching.clear()
         self.wake()
 
