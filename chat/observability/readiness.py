@@ -21,6 +21,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 
+from chat import shutdown
 from chat.llm import chat_models
 
 OK, FAIL, SKIPPED = "ok", "fail", "skipped"
@@ -50,13 +51,19 @@ class Check:
 @dataclass
 class Readiness:
     checks: list[Check] = field(default_factory=list)
+    # Shutting down (SIGTERM): no new traffic, whatever the dependencies say.
+    draining: bool = False
 
     @property
     def ready(self) -> bool:
+        if self.draining:
+            return False
         return all(c.state != FAIL for c in self.checks if c.required)
 
     @property
     def status(self) -> str:
+        if self.draining:
+            return "draining"
         if not self.ready:
             return "fail"
         return "degraded" if any(c.state == FAIL for c in self.checks) else "ok"
@@ -153,4 +160,7 @@ async def readiness() -> Readiness:
         *(_run(check, probe) for check, probe in plan if probe is not None)
     )
     done = {check.name: check for check in checks}
-    return Readiness([done.get(check.name, check) for check, _ in plan])
+    return Readiness(
+        [done.get(check.name, check) for check, _ in plan],
+        draining=shutdown.draining(),
+    )

@@ -1,14 +1,16 @@
 """ASGI_SERVER=uvicorn (bin/web): the Procfile's web process is uvicorn itself, it
-serves a chat turn end to end, and SIGTERM drains replies as under daphne: one that
-ends within the grace period completes, the other is stored `interrupted`, sockets
-close with 4012, and the process exits."""
+serves a chat turn end to end, and SIGTERM drains replies as under daphne: /readyz
+turns new traffic away, a reply that ends within the grace period completes, the
+other is stored `interrupted`, sockets close with 4012, and the process exits."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.deploy import client
@@ -25,6 +27,17 @@ pytestmark = [
 
 def web_cmdline(dyno) -> list[bytes]:
     return Path(f"/proc/{dyno.web_pid}/cmdline").read_bytes().split(b"\0")
+
+
+async def readiness_after_sigterm(dyno, within: float = 3.0) -> tuple[int, str]:
+    """/readyz once the drain has begun (the signal is handled a moment later)."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=5) as http:
+        while True:
+            answer = await http.get(f"{dyno.url}/readyz")
+            if answer.status_code != 200 or time.monotonic() > deadline:
+                return answer.status_code, answer.json()["status"]
+            await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -59,6 +72,8 @@ async def test_uvicorn_serves_a_turn_and_drains_on_sigterm(
 
         dyno.signal(signal.SIGTERM)
         stopped_at = time.monotonic()
+        # uvicorn keeps accepting while the app drains: readiness turns traffic away.
+        assert await readiness_after_sigterm(dyno) == (503, "draining")
         q_text, q_end, _ = await client.reply(q_ws, within=GRACE_SECONDS + 5)
         q_code = await closed_with(q_ws, within=GRACE_SECONDS + 10)
         s_end, _ = await client.until(s_ws, "end", within=GRACE_SECONDS + 10)

@@ -8,6 +8,7 @@ import socket
 import pytest
 import redis
 
+from chat import shutdown
 from tests.conftest import need_service
 
 pytestmark = [
@@ -109,3 +110,20 @@ async def test_a_down_model_endpoint_degrades_unless_required(async_client, sett
     response = await async_client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["model"]["required"] is True
+
+
+async def test_a_draining_process_is_not_ready(async_client, settings, monkeypatch):
+    """After SIGTERM (chat/shutdown.py) the process finishes its replies but should
+    get no new traffic: /readyz says so even though every dependency answers."""
+    settings.LLM_BACKEND = "demo"
+    settings.REDIS_URL = ""
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    }
+    monkeypatch.setattr(shutdown, "_draining", True)
+    response = await async_client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "draining"
+    assert body["checks"]["database"]["state"] == "ok"
+    assert (await async_client.get("/healthz")).status_code == 200  # still alive
