@@ -1,8 +1,10 @@
-"""The Redis hub's stop listener outlives a dropped subscription: a stop sent by
-another process still reaches the reply generating here once it has resubscribed."""
+"""The Redis hub: followers on the generating process read its in-process copy,
+followers elsewhere read Redis with the same sequence numbers, and the stop
+listener outlives a dropped subscription."""
 
 import asyncio
 import time
+import uuid
 
 from chat.delivery import redis as redis_hub
 from chat.delivery.redis import RedisHub
@@ -39,3 +41,60 @@ async def test_stop_listener_resubscribes_after_redis_drops_it(live_redis, monke
     assert generating.cancelled()
     assert hub._listener is listener and not listener.done()  # the same task
     listener.cancel()
+
+
+def text_of(frames: list[dict]) -> str:
+    return "".join(frame["text"] for frame in frames if frame["type"] == "delta")
+
+
+async def test_followers_here_do_not_each_hold_a_redis_connection(live_redis):
+    """More replies followed at once than the Redis pool has connections (100), as
+    at 300 streams on one process: every follower on the generating process gets
+    every frame at once, instead of waiting for a connection."""
+    hub = RedisHub()
+    replies = [str(uuid.uuid4()) for _ in range(250)]
+    for reply in replies:
+        hub.open(reply)
+
+    async def follow(reply: str) -> list[dict]:
+        return [frame async for frame in hub.follow(reply)]
+
+    followers = [asyncio.create_task(follow(reply)) for reply in replies]
+    words = [f"w{i} " for i in range(10)]
+    for word in words:  # a token every 20 ms to every reply, as a model streams
+        await asyncio.sleep(0.02)
+        for reply in replies:
+            hub.publish(reply, word)
+    for reply in replies:
+        hub.close(reply, {"type": "end", "message": reply, "status": "complete"})
+    results = await asyncio.wait_for(asyncio.gather(*followers), timeout=3)
+    for frames in results:
+        assert text_of(frames) == "".join(words)
+        assert frames[-1]["type"] == "end" and frames[-1]["seq"] == len(words)
+    await hub.flush(within=5)
+
+
+async def test_a_follower_elsewhere_reads_the_same_frames_from_redis(live_redis):
+    """Another process (a hub of its own) replays and follows through Redis, with
+    the sequence numbers the generating process gave."""
+    here, elsewhere = RedisHub(), RedisHub()
+    reply = str(uuid.uuid4())
+    here.open(reply)
+    here.publish(reply, "one ")
+    joined = asyncio.create_task(
+        asyncio.wait_for(_collect(elsewhere, reply), timeout=5)
+    )
+    await asyncio.sleep(0.1)
+    here.publish(reply, "two")
+    here.note(reply, {"type": "error", "code": "test"})
+    here.close(reply, {"type": "end", "message": reply, "status": "complete"})
+    frames = await joined
+    assert text_of(frames) == "one two"
+    assert [f["type"] for f in frames][-2:] == ["error", "end"]
+    assert frames[-1]["seq"] == 2
+    local = await _collect(here, reply)  # the in-process copy, same frames
+    assert text_of(local) == "one two" and local[-1]["seq"] == 2
+
+
+async def _collect(hub: RedisHub, reply: str) -> list[dict]:
+    return [frame async for frame in hub.follow(reply)]

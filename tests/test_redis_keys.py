@@ -26,7 +26,7 @@ async def test_keys_live_under_the_deployments_prefix(live_redis, settings):
     # Another deployment on the same Redis sees none of them.
     settings.REDIS_KEY_PREFIX = "other-deployment"
     assert await breaker.allow("http://model.invalid/v1")
-    assert not await hub.knows(reply)
+    assert not await RedisHub().knows(reply)  # a process of the other deployment
 
 
 async def test_the_breaker_steps_aside_when_redis_is_down(settings):

@@ -71,8 +71,9 @@ def _resolve(waiter: asyncio.Future) -> None:
 
 
 class MemoryHub:
-    def __init__(self) -> None:
+    def __init__(self, retain_seconds: float = RETAIN_SECONDS) -> None:
         self._replies: dict[str, _Reply] = {}
+        self._retain = retain_seconds
 
     def open(self, message_id: str, task: asyncio.Task | None = None) -> None:
         self._replies[message_id] = _Reply(task=task)
@@ -98,7 +99,7 @@ class MemoryHub:
         reply.task = None
         reply.ending()
         asyncio.get_running_loop().call_later(
-            RETAIN_SECONDS, self._replies.pop, message_id, None
+            self._retain, self._replies.pop, message_id, None
         )
 
     async def request_stop(self, message_id: str) -> bool:

@@ -3,6 +3,9 @@ sequence number and follow it live; stops reach the process that generates.
 
 Producers never wait on Redis per token: chunks queue locally and one writer task
 per reply appends them in batches (each entry carries its last sequence number).
+Sockets on the generating process (nearly all of them) follow an in-process copy
+with the same sequence numbers: a follower blocked in XREAD holds a pooled Redis
+connection, so 300 local streams had exhausted the pool (bench/README.md).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import AsyncIterator
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from chat.delivery.memory import MemoryHub
 from chat.redis_client import get_redis, redis_key
 
 log = logging.getLogger("chat.delivery")
@@ -26,6 +30,8 @@ BLOCK_MS = 2000
 ALIVE_MS = 20_000
 # The stop listener's reconnect delays after Redis drops it: doubling, capped.
 LISTEN_RETRY_SECONDS = (0.5, 30.0)
+# How long a finished reply's in-process copy serves joins; Redis has it after.
+LOCAL_RETAIN_SECONDS = 5.0
 
 
 def stream_key(message_id: str) -> str:
@@ -106,9 +112,12 @@ class RedisHub:
         self._listener: asyncio.Task | None = None
         # Writers of closed replies still flushing their last entries.
         self._flushing: set[asyncio.Task] = set()
+        # What this process generates, for the sockets here that follow it.
+        self._local = MemoryHub(retain_seconds=LOCAL_RETAIN_SECONDS)
 
     def open(self, message_id: str, task: asyncio.Task | None = None) -> None:
         self._writers[message_id] = _Writer(message_id)
+        self._local.open(message_id)
         if task is not None:
             self._tasks[message_id] = task
         self._ensure_listener()
@@ -118,11 +127,14 @@ class RedisHub:
 
     def publish(self, message_id: str, text: str) -> None:
         self._writers[message_id].add("t", text)
+        self._local.publish(message_id, text)
 
     def note(self, message_id: str, frame: dict) -> None:
         self._writers[message_id].add("n", json.dumps(frame))
+        self._local.note(message_id, frame)
 
     def close(self, message_id: str, end: dict) -> None:
+        self._local.close(message_id, end)
         writer = self._writers.pop(message_id)
         self._tasks.pop(message_id, None)
         writer.closed = True
@@ -136,7 +148,7 @@ class RedisHub:
             await asyncio.wait(set(self._flushing), timeout=within)
 
     async def knows(self, message_id: str) -> bool:
-        if message_id in self._writers:
+        if message_id in self._writers or await self._local.knows(message_id):
             return True
         return bool(await get_redis().exists(stream_key(message_id)))
 
@@ -184,7 +196,12 @@ class RedisHub:
             delay = min(delay * 2, LISTEN_RETRY_SECONDS[1])
 
     async def follow(self, message_id: str, after: int = 0) -> AsyncIterator[dict]:
-        """Replay chunks after `after`, then block for new ones until the end."""
+        """Replay chunks after `after`, then block for new ones until the end: from
+        this process's copy when the reply is generated here, else from Redis."""
+        if await self._local.knows(message_id):
+            async for frame in self._local.follow(message_id, after=after):
+                yield frame
+            return
         client = get_redis()
         key = stream_key(message_id)
         coalesce = settings.CHAT_COALESCE_MS / 1000
