@@ -20,11 +20,17 @@ def redis_key(*parts: object) -> str:
     return ":".join((settings.REDIS_KEY_PREFIX, *map(str, parts)))
 
 
-def get_redis() -> redis.Redis:
+def get_redis(*, blocking_reads: bool = False) -> redis.Redis:
     """A client for REDIS_URL on the running loop; rediss:// follows
-    REDIS_SSL_CERT_REQS (Heroku-style Redis uses self-signed certificates)."""
+    REDIS_SSL_CERT_REQS (Heroku-style Redis uses self-signed certificates).
+
+    `blocking_reads` is for sockets following a reply from another process: each
+    holds a connection for seconds at a time in XREAD, so they draw from a pool of
+    their own (REDIS_FOLLOWER_MAX_CONNECTIONS) and, however many they are, limits,
+    the breaker and stream writers still get a connection."""
     url = settings.REDIS_URL
-    key = (id(asyncio.get_running_loop()), url)
+    purpose = "reads" if blocking_reads else "main"
+    key = (id(asyncio.get_running_loop()), url, purpose)
     client = _clients.get(key)
     if client is None:
         options: dict = {
@@ -34,9 +40,10 @@ def get_redis() -> redis.Redis:
         }
         if url.startswith("rediss://"):
             options["ssl_cert_reqs"] = settings.REDIS_SSL_CERT_REQS
+        size = settings.REDIS_FOLLOWER_MAX_CONNECTIONS if blocking_reads else 100
         # Past max_connections a blocking pool waits instead of raising.
         pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=100, timeout=5, **options
+            url, max_connections=size, timeout=5, **options
         )
         client = redis.Redis(connection_pool=pool)
         _clients[key] = client

@@ -121,6 +121,9 @@ REDIS_SSL_CERT_REQS = env.str("REDIS_SSL_CERT_REQS", default="none")
 # The first part of every Redis key and channel of this deployment, so that two
 # deployments (staging and production, say) can share one Redis.
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="chat")
+# Connections per process for sockets following a reply generated elsewhere (each
+# blocks in XREAD); apart from the 100 the rest of the app uses.
+REDIS_FOLLOWER_MAX_CONNECTIONS = env.int("REDIS_FOLLOWER_MAX_CONNECTIONS", default=100)
 
 
 def _redis_host() -> dict:

@@ -98,3 +98,24 @@ async def test_a_follower_elsewhere_reads_the_same_frames_from_redis(live_redis)
 
 async def _collect(hub: RedisHub, reply: str) -> list[dict]:
     return [frame async for frame in hub.follow(reply)]
+
+
+async def test_followers_elsewhere_cannot_starve_the_rest_of_the_app(
+    live_redis, settings
+):
+    """More sockets following from another process than the app's own pool has
+    connections (100): they block in XREAD on a pool of their own, so the limits,
+    the breaker and the stream writers still get a connection at once."""
+    settings.REDIS_FOLLOWER_MAX_CONNECTIONS = 120
+    here, elsewhere = RedisHub(), RedisHub()
+    reply = str(uuid.uuid4())
+    here.open(reply)
+    await here.flush(within=0)
+    await asyncio.sleep(0.1)  # the stream exists: followers elsewhere can block
+    followers = [asyncio.create_task(_collect(elsewhere, reply)) for _ in range(110)]
+    await asyncio.sleep(0.3)  # all blocked in XREAD
+    assert await asyncio.wait_for(get_redis().ping(), timeout=1)
+    here.publish(reply, "through")
+    here.close(reply, {"type": "end", "message": reply, "status": "complete"})
+    results = await asyncio.wait_for(asyncio.gather(*followers), timeout=8)
+    assert all(text_of(frames) == "through" for frames in results)

@@ -202,7 +202,7 @@ class RedisHub:
             async for frame in self._local.follow(message_id, after=after):
                 yield frame
             return
-        client = get_redis()
+        client = get_redis(blocking_reads=True)
         key = stream_key(message_id)
         coalesce = settings.CHAT_COALESCE_MS / 1000
         last_id = "0-0"
