@@ -218,6 +218,31 @@ async def test_budget_holds_across_dynos(
         assert abs(frame["retry_after"] - expected_wait) < 5, frame
 
 
+async def quick_and_slow_in_flight(fake_llm, q_ws, s_ws) -> tuple[dict, dict]:
+    """Two replies streaming when the test stops the dyno: one ends within the
+    grace period, the other outlasts it. Their start frames."""
+    fake_llm.enqueue(
+        Reply(tokens=tokens("q", 12), delay=0.1),  # about 1 s
+        Reply(tokens=tokens("l", 600), delay=0.1),  # a minute: outlasts the grace
+    )
+    await client.send(q_ws, "Quick one.")
+    q_start, _ = await client.until(q_ws, "start")
+    await client.until(q_ws, "delta")
+    await client.send(s_ws, "Slow one.")
+    s_start, _ = await client.until(s_ws, "start")
+    await client.until(s_ws, "delta")
+    return q_start, s_start
+
+
+async def drained(q_ws, s_ws) -> tuple[dict, int | None, dict, int | None]:
+    """After SIGTERM: each socket's end frame and close code."""
+    _, q_end, _ = await client.reply(q_ws, within=GRACE_SECONDS + 5)
+    q_code = await closed_with(q_ws, within=GRACE_SECONDS + 10)
+    s_end, _ = await client.until(s_ws, "end", within=GRACE_SECONDS + 10)
+    s_code = await closed_with(s_ws)
+    return q_end, q_code, s_end, s_code
+
+
 async def test_sigterm_mid_reply_finishes_or_interrupts(
     pair, victim, fake_llm, new_user, database
 ):
@@ -227,29 +252,17 @@ async def test_sigterm_mid_reply_finishes_or_interrupts(
     process exits within the grace period plus a little."""
     _, survivor = pair
     quick, slow = new_user(victim), new_user(victim)
-    fake_llm.enqueue(
-        Reply(tokens=tokens("q", 12), delay=0.1),  # about 1 s
-        Reply(tokens=tokens("l", 600), delay=0.1),  # a minute: outlasts the grace
-    )
     async with (
         client.sockets(quick, victim) as (q_ws,),
         client.sockets(slow, victim, survivor) as (s_ws, follower),
     ):
-        await client.send(q_ws, "Quick one.")
-        q_start, _ = await client.until(q_ws, "start")
-        await client.until(q_ws, "delta")
-        await client.send(s_ws, "Slow one.")
-        s_start, _ = await client.until(s_ws, "start")
-        await client.until(s_ws, "delta")
+        q_start, s_start = await quick_and_slow_in_flight(fake_llm, q_ws, s_ws)
         await client.join(follower, s_start["message"])
         await client.until(follower, "delta")
 
         victim.signal(signal.SIGTERM)
         stopped_at = time.monotonic()
-        _, q_end, _ = await client.reply(q_ws, within=GRACE_SECONDS + 5)
-        q_code = await closed_with(q_ws, within=GRACE_SECONDS + 10)
-        s_end, _ = await client.until(s_ws, "end", within=GRACE_SECONDS + 10)
-        s_code = await closed_with(s_ws)
+        q_end, q_code, s_end, s_code = await drained(q_ws, s_ws)
         f_end, _ = await client.until(follower, "end", within=15)
 
     assert q_end["status"] == "complete"

@@ -15,8 +15,12 @@ import pytest
 
 from tests.deploy import client
 from tests.deploy.conftest import GRACE_SECONDS, dynos_running
-from tests.deploy.test_scale_out import CLOSE_RESTARTING, closed_with, stored, tokens
-from tests.servers.fake_openai import Reply
+from tests.deploy.test_scale_out import (
+    CLOSE_RESTARTING,
+    drained,
+    quick_and_slow_in_flight,
+    stored,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -55,29 +59,17 @@ async def test_uvicorn_serves_a_turn_and_drains_on_sigterm(
     assert b"--proxy-headers" in cmdline and b"65536" in cmdline
 
     quick, slow = new_user(dyno), new_user(dyno)
-    fake_llm.enqueue(
-        Reply(tokens=tokens("q", 12), delay=0.1),  # about 1 s
-        Reply(tokens=tokens("l", 600), delay=0.1),  # a minute: outlasts the grace
-    )
     async with (
         client.sockets(quick, dyno) as (q_ws,),
         client.sockets(slow, dyno) as (s_ws,),
     ):
-        await client.send(q_ws, "Quick one.")
-        q_start, _ = await client.until(q_ws, "start")
-        await client.until(q_ws, "delta")
-        await client.send(s_ws, "Slow one.")
-        s_start, _ = await client.until(s_ws, "start")
-        await client.until(s_ws, "delta")
+        q_start, s_start = await quick_and_slow_in_flight(fake_llm, q_ws, s_ws)
 
         dyno.signal(signal.SIGTERM)
         stopped_at = time.monotonic()
         # uvicorn keeps accepting while the app drains: readiness turns traffic away.
         assert await readiness_after_sigterm(dyno) == (503, "draining")
-        q_text, q_end, _ = await client.reply(q_ws, within=GRACE_SECONDS + 5)
-        q_code = await closed_with(q_ws, within=GRACE_SECONDS + 10)
-        s_end, _ = await client.until(s_ws, "end", within=GRACE_SECONDS + 10)
-        s_code = await closed_with(s_ws)
+        q_end, q_code, s_end, s_code = await drained(q_ws, s_ws)
 
     assert q_end["status"] == "complete"
     assert s_end["status"] == "interrupted" and s_end["content"]
