@@ -11,6 +11,7 @@ from django.conf import settings
 from chat import protocol, replies, shutdown, sockets, turns, watchers
 from chat.conversations import Redo
 from chat.errors import ChatError, InternalError
+from chat.guards.repeats import RepeatedErrors
 from chat.llm.chat_models import is_demo, model_name
 from chat.observability import metrics
 from chat.sweeper import ensure_sweeper
@@ -25,6 +26,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
+        self.errors = RepeatedErrors(log)
         self.followers: dict[str, asyncio.Task] = {}
         ensure_sweeper()
         await self.accept()
@@ -56,6 +58,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         # Replies keep generating and are stored; only this socket stops following.
         shutdown.socket_closed(self)
+        self.errors.flush()
         for task in self.followers.values():
             task.cancel()
         if self.user is not None and self.user.is_authenticated:
@@ -97,8 +100,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     exc, client_id=client_id or protocol.client_id_of(text_data)
                 )
             )
-        except Exception:
-            log.exception("unexpected error handling a frame")
+        except Exception as exc:
+            self.errors.exception(
+                "unexpected error handling a frame",
+                source=self.channel_name,
+                kind=type(exc).__name__,
+            )
             await self.send_json(
                 protocol.error_frame(InternalError(), client_id=client_id)
             )

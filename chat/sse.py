@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import json
 import logging
 import math
 import uuid
@@ -32,10 +31,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chat import protocol, records, replies, turns, watchers
 from chat.errors import ChatError, InternalError, InvalidInput, NotFound, TooLong
+from chat.guards.json_limits import loads_limited
+from chat.guards.repeats import RepeatedErrors
 from chat.llm.chat_models import is_demo
 from chat.sweeper import ensure_sweeper
 
 log = logging.getLogger("chat.sse")
+# One client repeating a failing request is logged once, with a count.
+_errors = RepeatedErrors(log)
 
 CONTENT_TYPE = "text/event-stream; charset=utf-8"
 # A comment line this often while nothing else is sent, so proxies and load
@@ -220,10 +223,9 @@ def _body(request: HttpRequest) -> str:
 
 def _send_frame(body: str) -> protocol.SendFrame:
     """The body validated exactly like a WebSocket `send` frame."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise InvalidInput("The request body is not valid JSON.") from None
+    data = loads_limited(
+        body, max_bytes=settings.CHAT_MAX_FRAME_BYTES, what="request body"
+    )
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.")
     return protocol.parse(protocol.dumps({**data, "type": "send"}))
@@ -274,8 +276,11 @@ async def _internal(
     exc: Exception, *, user, client_id: str | None = None
 ) -> HttpResponse:
     """Log and record an unexpected failure; the client sees a generic error."""
-    log.exception("unexpected error in an SSE request")
-    error = InternalError(detail=repr(exc))
-    error.__cause__ = exc
-    await records.error_record(error, user=user, kind="sse")
+    source = f"user {getattr(user, 'pk', None)}"
+    if _errors.exception(
+        "unexpected error in an SSE request", source=source, kind=type(exc).__name__
+    ):
+        error = InternalError(detail=repr(exc))
+        error.__cause__ = exc
+        await records.error_record(error, user=user, kind="sse")
     return refusal(InternalError(), client_id=client_id)

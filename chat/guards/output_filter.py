@@ -16,6 +16,7 @@ was split. The filter keeps the raw text it has not emitted yet and, on each chu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from chat.errors import BlockedOutput
@@ -25,6 +26,10 @@ __all__ = ["StreamFilter"]
 
 # Raw text kept before the buffer: the rules' lookbehinds read one character back.
 _CONTEXT = 8
+# A held private key longer than this is extended without rescanning (see
+# `_in_open_key`); characters a key's body never has end the shortcut.
+_OPEN_KEY_MIN = 64
+_NOT_KEY_BODY = re.compile(r"[^A-Za-z0-9+/=\s:,.-]")
 
 
 class StreamFilter:
@@ -69,6 +74,8 @@ class StreamFilter:
             raise TypeError(f"chunk must be str, not {type(chunk).__name__}")
         if not chunk:
             return ""
+        if self._in_open_key(chunk):
+            return ""
         text = self._context + self._pending + chunk
         if self._canary:
             # Only the new chunk and the characters before it can complete a canary.
@@ -81,6 +88,24 @@ class StreamFilter:
         if len(self._pending) > MAX_SECRET_LEN + len(self._canary):
             raise RuntimeError(f"held back {len(self._pending)} characters")
         return out
+
+    def _in_open_key(self, chunk: str) -> bool:
+        """Whether the chunk only extends a private key held back so far: then it
+        is kept without scanning the held text again (which made a long key cost
+        the square of its length); the footer, a character no key body has, or the
+        length bound ends the shortcut and the text is scanned once."""
+        pending = self._pending
+        if len(pending) < _OPEN_KEY_MIN or not pending.startswith("-----BEGIN"):
+            return False
+        if len(pending) + len(chunk) > MAX_SECRET_LEN:
+            return False
+        if _NOT_KEY_BODY.search(chunk) or "-----" in pending[-8:] + chunk:
+            return False
+        canary = self._canary
+        if canary and canary in pending[-len(canary) :] + chunk:
+            return False  # the full scan raises
+        self._pending = pending + chunk
+        return True
 
     def _finish(self) -> str:
         text = self._context + self._pending
