@@ -2,11 +2,12 @@
 hold-back buffer so a secret split across chunks is still caught, and stops the
 reply when the turn's canary appears. It fails closed.
 
-What a stream of chunks emits is exactly `redact()` of the whole reply, however it
-was split. The filter keeps the raw text it has not emitted yet and, on each chunk:
+What a stream of chunks emits is exactly `redact_reply()` of the whole reply,
+however it was split. The filter keeps the raw text it has not emitted yet and, on
+each chunk:
 
-- redacts every match that no later text could change: a match is final when no
-  unfinished match (`Redactor.hold`) starts at or before it;
+- redacts every match that no later text could change, in the text as written and
+  with disguises undone (`chat.guards.redaction.scan`);
 - emits plain text up to the earliest start of an unfinished match, or of a
   possible prefix of the canary, and holds the rest (in English prose, typically
   the last partial word);
@@ -20,12 +21,14 @@ import re
 from collections.abc import Callable
 
 from chat.errors import BlockedOutput
+from chat.guards.redaction import scan
 from chat.guards.secrets import MAX_SECRET_LEN, redactor
 
 __all__ = ["StreamFilter"]
 
-# Raw text kept before the buffer: the rules' lookbehinds read one character back.
-_CONTEXT = 8
+# Raw text kept before the buffer: the rules' lookbehinds read up to 16 characters
+# back (a Telegram token's bot id, a shifted prefix check).
+_CONTEXT = 16
 # A held private key longer than this is extended without rescanning (see
 # `_in_open_key`); characters a key's body never has end the shortcut.
 _OPEN_KEY_MIN = 64
@@ -117,33 +120,8 @@ class StreamFilter:
     def _drain(self, text: str, *, final: bool) -> tuple[str, int]:
         """The redacted text safe to emit from context + pending, and where the raw
         text still held back starts."""
-        redactor = self._redactor
-        pos = len(self._context)
-        end = len(text)
-        held = self._canary_start(text) if not final else end
-        unfinished = end if final else self._hold_start(text, pos)
-        out: list[str] = []
-        while True:
-            match = redactor.pattern.search(text, pos)
-            if match is None:
-                break
-            start = match.start()
-            # A match is final only if no unfinished match starts at or before it,
-            # and plain text before it may only go out up to a canary prefix.
-            if start >= unfinished or start > held:
-                break
-            out.append(text[pos:start])
-            out.append(redactor.replacement(match))
-            pos = match.end()
-            if pos > unfinished:
-                unfinished = self._hold_start(text, pos)
-        stop = max(pos, min(unfinished, held))
-        out.append(text[pos:stop])
-        return "".join(out), stop
-
-    def _hold_start(self, text: str, pos: int) -> int:
-        found = self._redactor.hold.search(text, pos)
-        return len(text) if found is None else found.start()
+        limit = None if final else self._canary_start(text)
+        return scan(self._redactor, text, len(self._context), final=final, limit=limit)
 
     def _canary_start(self, text: str) -> int:
         """Where the longest proper prefix of the canary ending the text starts."""
