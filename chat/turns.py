@@ -299,7 +299,11 @@ def _config(turn: Turn) -> dict:
 async def turn_generate(turn: Turn) -> None:
     """Stream, filter and deliver one reply, then store how it ended."""
     stats = StreamStats()
-    output_filter = StreamFilter(canary=turn.canary, pii=settings.CHAT_REDACT_PII)
+    output_filter = StreamFilter(
+        canary=turn.canary,
+        pii=settings.CHAT_REDACT_PII,
+        system_prompt=settings.LLM_SYSTEM_PROMPT,
+    )
     raw: list[str] = []
     shown: list[str] = []
     slot: CacheSlot | None = None
@@ -492,7 +496,7 @@ async def _finish(
             await records.error_record(
                 error,
                 user=turn.user,
-                kind="reply",
+                kind="output_guard" if isinstance(error, BlockedOutput) else "reply",
                 turn_id=turn.id,
                 conversation=turn.exchange.conversation,
                 message=reply,

@@ -72,13 +72,10 @@ def _removals(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
 _WORD = re.compile(f"[{_TOKEN}]+")
 
 
-def _random_word(text: str, at: int, *, final: bool) -> bool:
+def _random_word(text: str, at: int) -> bool:
     """Whether a wrapped line goes on with what reads as the rest of a token (a
-    digit, or a capital after a small letter), not with the next sentence; while
-    streaming, a word that ends the text may still become one."""
+    digit, or a capital after a small letter), not with the next sentence."""
     word = _WORD.match(text, at)
-    if word is not None and word.end() == len(text) and not final:
-        return True
     if word is None or len(word.group()) < 8:
         return False
     value = word.group()
@@ -128,17 +125,23 @@ def views(raw: str, *, final: bool) -> list[View]:
     else:
         first = _apply(raw, noise, covered)
     out = [first]
-    wraps = [
-        match.span()
-        for match in _WRAP.finditer(first.text)
-        if _random_word(first.text, match.end(), final=final)
-    ]
+    wraps: list[tuple[int, int]] = []
+    second_covered = covered
+    for match in _WRAP.finditer(first.text):
+        word = _WORD.match(first.text, match.end())
+        if not final and word is not None and word.end() == len(first.text):
+            # The next line's word may still grow into the rest of a token: the
+            # second view stops before the line break, so the token's first part
+            # ends that view and is held as a possible beginning.
+            second_covered = first.start(match.start())
+            break
+        if _random_word(first.text, match.end()):
+            wraps.append(match.span())
     spaced = _spaced(first.text) if " " in first.text else []
-    if wraps or spaced:
+    if wraps or spaced or second_covered < covered:
         # Cuts in the first view's coordinates, mapped to raw spans.
         cuts = noise + [
             (first.start(a), first.end(b)) for a, b in sorted(wraps + spaced)
         ]
-        second = _apply(raw, cuts, covered)
-        out.append(second)
+        out.append(_apply(raw, cuts, second_covered))
     return out

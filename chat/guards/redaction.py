@@ -40,7 +40,25 @@ def scan(
         text = view.text
         at = view.to_view(pos)
         unfinished = len(text) if final else rules.hold_start(text, at)
-        for match in rules.matches(text, at):
+        # A rule that shows a word's first characters (Redactor.word_keep) may
+        # have released them already: its match starts before `pos`.
+        for match in rules.matches(text, view.to_view(max(0, pos - rules.word_keep))):
+            if view.start(match.start()) < pos:
+                decided = rules.decide(match) if match.end() > at else None
+                if (
+                    decided is not None
+                    and view.start(match.start()) + decided[0] >= pos
+                ):
+                    spans.append(
+                        _Span(
+                            view.start(match.start()),
+                            view.end(match.end()),
+                            view.end(match.start() + decided[0]),
+                            decided[1],
+                        )
+                    )
+                    at = match.end()
+                continue
             start = match.start()
             if start >= unfinished:
                 break
@@ -79,14 +97,17 @@ def _render(raw: str, pos: int, stop: int, spans: list[_Span]) -> tuple[str, int
     if current is not None:
         merged.append(current)
     for span in merged:
+        if span.kept_end < pos or (span.end <= pos):
+            continue
         if span.start >= stop:
             break
         if span.end > stop:
             # Released only when all of it is final.
             stop = span.start
             break
+        # A label (or a word's first characters) may have been released already.
         out.append(raw[pos : span.start])
-        out.append(f"{raw[span.start : span.kept_end]}[REDACTED:{span.kind}]")
+        out.append(f"{raw[max(pos, span.start) : span.kept_end]}[REDACTED:{span.kind}]")
         pos = span.end
     stop = max(stop, pos)
     out.append(raw[pos:stop])

@@ -79,6 +79,10 @@ class _Rule:
     # A prefix and a run of token characters, never whitespace: its hold-back is
     # the text's last word (see Redactor.hold_start), not a partial pattern.
     token: int = 0  # the longest match
+    prefix: str = ""  # a token rule's literal prefix
+    # A whole word of 40 characters whose first `word_keep` are shown: held back
+    # from there (Redactor.hold_start), not by a partial pattern.
+    word_keep: int = 0
 
     def _branches(self, rest: str) -> str:
         return "|".join(f"{first}{self.after}{rest}" for first in self.first)
@@ -386,7 +390,15 @@ def _token_rules(spec: dict) -> list[_Rule]:
         pieces += (_raw(behind, ""), _run(charset, spec["min"], spec["max"]), *ending)
         longest = len(prefix) + spec["max"]
         rules.append(
-            _Rule(spec["kind"], (re.escape(prefix[0]),), "", (), pieces, token=longest)
+            _Rule(
+                spec["kind"],
+                (re.escape(prefix[0]),),
+                "",
+                (),
+                pieces,
+                token=longest,
+                prefix=prefix,
+            )
         )
     return rules
 
@@ -459,13 +471,17 @@ _NUMBER_RULES = (
         ),
         check="iban",
     ),
+    # The first 7 characters are shown: while a word streams, nothing tells a
+    # key from an ordinary word, and holding every word back would delay every
+    # reply; 7 characters of a 40-character key are no use.
     _Rule(
         "aws_secret_key",
         ("[A-Za-z0-9/+]",),
         _not_after("A-Za-z0-9/+="),
-        (),
-        (_run("A-Za-z0-9/+", 39, 39), _raw("(?![A-Za-z0-9/+=])", "")),
+        (_run("A-Za-z0-9/+", 6, 6),),
+        (_run("A-Za-z0-9/+", 33, 33), _raw("(?![A-Za-z0-9/+=])", "")),
         check="aws_secret",
+        word_keep=7,
     ),
 )
 
@@ -486,6 +502,10 @@ KINDS = frozenset(rule.kind for rule in _RULES)
 # streaming filter never holds back more than this.
 MAX_SECRET_LEN = 16_600
 
+
+_KEY_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"
+)
 
 # --- Checks: whether a matched value is a secret -----------------------------------
 
@@ -590,8 +610,12 @@ class Redactor:
     # Find the earliest start of a possibly unfinished match ending the text.
     hold: re.Pattern[str]
     hold_classed: re.Pattern[str] | None
-    # The longest match of a token rule (0: none).
+    # The longest match of a token rule (0: none), the token rules' prefixes by
+    # first character, and every proper beginning of a prefix.
     token_max: int
+    token_prefixes: dict[str, tuple[str, ...]]
+    token_beginnings: frozenset[str]
+    word_keep: int
     # Each rule alone, in the order matches are tried, with its kept prefix and
     # the name of its check.
     rules: tuple[tuple[str, re.Pattern[str], str], ...]
@@ -616,11 +640,10 @@ class Redactor:
         """Where the earliest match that more text could still change starts."""
         found = self.hold.search(text, pos)
         start = len(text) if found is None else found.start()
-        tail = text[max(pos, len(text) - self.token_max) :] if self.token_max else ""
-        if tail and not tail[-1].isspace():
-            # A token rule's match lies inside one word: hold the last word, or
-            # its last token_max characters.
-            start = min(start, len(text) - len(tail.rsplit(maxsplit=1)[-1]))
+        if self.token_max:
+            start = min(start, self._token_hold(text, pos))
+        if self.word_keep:
+            start = min(start, self._word_hold(text, pos))
         if self.hold_classed is not None:
             other = self.hold_classed.search(text, pos)
             if other is not None:
@@ -640,6 +663,42 @@ class Redactor:
                     return None
                 return len(kept), kind
         raise AssertionError("a redaction matched no rule")  # pragma: no cover
+
+    def _word_hold(self, text: str, pos: int) -> int:
+        """An unlabelled key is a word of exactly 40 key characters: hold a last
+        word of 8 to 40 of them from its 8th character (the word may start in
+        text already released: the streaming filter keeps 48 characters of it)."""
+        size = 0
+        at = len(text) - 1
+        while at >= 0 and size <= 40 and text[at] in _KEY_CHARS:
+            size += 1
+            at -= 1
+        if not self.word_keep < size <= 40:
+            return len(text)
+        if at >= 0 and text[at] == "=":
+            return len(text)
+        return max(pos, len(text) - size + self.word_keep)
+
+    def _token_hold(self, text: str, pos: int) -> int:
+        """Where a token rule's unfinished match in the last word starts: a match
+        lies inside one word and starts with its prefix, so the word is searched
+        for a prefix (or the beginning of one) after a non-letter."""
+        tail = text[max(pos, len(text) - self.token_max) :]
+        if not tail or tail[-1].isspace():
+            return len(text)
+        word = tail.rsplit(maxsplit=1)[-1]
+        base = len(text) - len(word)
+        prefixes, beginnings = self.token_prefixes, self.token_beginnings
+        for i, char in enumerate(word):
+            if i and word[i - 1].isalnum() and char not in ":Q":
+                continue
+            rest = word[i:]
+            if rest in beginnings:
+                return base + i
+            starts = prefixes.get(char)
+            if starts and rest.startswith(starts):
+                return base + i
+        return len(text)
 
     def replacement(self, match: re.Match[str]) -> str:
         """The marker for a match, after any label the rule keeps; the match
@@ -696,7 +755,10 @@ def _compile(rules: tuple[_Rule, ...]) -> Redactor:
         if not group:
             return None
         partials = [
-            b for rule in group if not rule.token for b in rule.partial_branches
+            b
+            for rule in group
+            if not rule.token and not rule.word_keep
+            for b in rule.partial_branches
         ]
         return re.compile(f"(?:{_grouped(partials)})\\Z")
 
@@ -706,6 +768,14 @@ def _compile(rules: tuple[_Rule, ...]) -> Redactor:
         hold=hold(literal),
         hold_classed=hold(classed),
         token_max=max((rule.token for rule in rules), default=0),
+        token_prefixes={
+            first: tuple(r.prefix for r in rules if r.prefix[:1] == first)
+            for first in {r.prefix[:1] for r in rules if r.prefix}
+        },
+        word_keep=max((rule.word_keep for rule in rules), default=0),
+        token_beginnings=frozenset(
+            r.prefix[:size] for r in rules for size in range(1, len(r.prefix))
+        ),
         rules=tuple(
             (rule.kind, re.compile(rule.grouped), rule.check)
             for rule in literal + classed
