@@ -30,7 +30,7 @@ from django.utils import timezone
 from chat.limits import budget_status
 from chat.llm.registry import UnknownModel, cost, get_spec
 from chat.models import ModelCall
-from chat.observability.percentiles import FRACTIONS, Percentiles, percentiles
+from chat.percentiles import FRACTIONS, Percentiles, percentiles
 
 _TOTALS = {
     "input_tokens": Sum("input_tokens", default=0),
@@ -53,12 +53,7 @@ def billed_calls(
     *, since: datetime, until: datetime | None = None, user=None
 ) -> QuerySet:
     """Ledger rows the provider answered in [since, until), optionally one user's."""
-    calls = ModelCall.objects.filter(created__gte=since, cache_hit=False)
-    if until is not None:
-        calls = calls.filter(created__lt=until)
-    if user is not None:
-        calls = calls.filter(user=user)
-    return calls
+    return ModelCall.objects.billed(since=since, until=until, user=user)
 
 
 async def usage_totals(*, user, since: datetime) -> dict:

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core import checks
 
-from chat.limits.rate import parse_rate_rules
+from chat.rate_rules import parse_rate_rules
 
 _WHOLE_OR_NONE = (
     "CHAT_BUDGET_TOKENS_PER_DAY",

@@ -9,7 +9,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from chat.limits.rate import RateRule, parse_rate_rules
+from chat.models import Quota
+from chat.rate_rules import RateRule, parse_rate_rules
 
 BUDGET_FIELDS = ("tokens_per_day", "tokens_per_month", "cost_per_day", "cost_per_month")
 
@@ -78,8 +79,6 @@ async def policy_for(user) -> Policy:
     cached = _quotas.get(user_id)
     if cached and cached[0] > now:
         return resolve(cached[1])
-    from chat.limits.quota_models import Quota
-
     quota = await Quota.objects.filter(user_id=user_id).afirst()
     ttl = float(settings.CHAT_QUOTA_CACHE_SECONDS)
     if ttl > 0:
