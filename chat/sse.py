@@ -10,8 +10,9 @@ Each event's data is the WebSocket frame itself (docs/protocol.md), and `id:` is
 `seq`, so any SSE client resumes exactly where it left off. Authentication is the
 session cookie, and POSTs carry the CSRF token (`X-CSRFToken`) like every unsafe
 request of the site. Like the consumer, this is a thin edge: it calls the same turn
-functions (turns.turn_begin, turns.turn_start, replies.reply_frames), so every guard,
-limit and record is shared; closing the stream stops following, not the reply.
+functions (turns.turn_begin, turns.turn_start, delivery.following.reply_frames), so
+every guard, limit and record is shared; closing the stream stops following, not
+the reply.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import protocol, records, replies, turns, watchers
+from chat import protocol, turns
+from chat.delivery import following, watchers
+from chat.delivery.sweeper import ensure_sweeper
 from chat.errors import ChatError, InternalError, InvalidInput, TooLong, Unauthenticated
 from chat.llm.chat_models import is_demo
+from chat.observability import records
 from chat.responses import SSE_CONTENT_TYPE, encode_event, error_response
-from chat.sweeper import ensure_sweeper
 
 log = logging.getLogger("chat.sse")
 
@@ -72,7 +75,7 @@ async def stream_follow(request: HttpRequest, message_id: uuid.UUID) -> HttpResp
     try:
         user = await _authenticated(request)
         after = _after(request)
-        reply = await replies.reply_for_join(user=user, message_id=message_id)
+        reply = await following.reply_for_join(user=user, message_id=message_id)
     except ChatError as exc:
         return error_response(exc, sse=True)
     except Exception as exc:
@@ -122,7 +125,7 @@ async def _events(
 ) -> AsyncIterator[bytes]:
     if first is not None:
         yield encode_event(first)
-    frames = aiter(replies.reply_frames(message_id, after=after))
+    frames = aiter(following.reply_frames(message_id, after=after))
     pending: asyncio.Future | None = None
     # Counted as a follower while the client reads (CHAT_UNWATCHED_REPLY_GRACE).
     async with watchers.watching(message_id):
