@@ -70,9 +70,7 @@ def test_unlimited_quota_drops_rate_and_budgets_but_not_concurrency(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_policy_for_reads_the_users_quota_and_caches_it(
-    settings, user
-):
+async def test_policy_for_reads_the_users_quota_and_caches_it(settings, user):
     settings.CHAT_QUOTA_CACHE_SECONDS = 30
     settings.CHAT_BUDGET_TOKENS_PER_DAY = 1000
     forget_quota()
