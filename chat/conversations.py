@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chat.errors import AccountBlocked, InvalidInput, NotFound
-from chat.models import Conversation, Message, ModelCall
+from chat.models import USAGE_FIELDS, Conversation, Message, ModelCall
 
 TITLE_CHARS = 60
 
@@ -341,6 +341,9 @@ class FailedCall:
 
 @dataclass
 class ReplyOutcome:
+    """How a reply ended: its text and status, where it came from, and the usage
+    fields (chat.models.UsageFields) its message and its ledger row both store."""
+
     content: str
     status: str
     model: str
@@ -358,6 +361,10 @@ class ReplyOutcome:
     cache_key: str = ""
     failed_calls: list[FailedCall] = field(default_factory=list)
 
+    def usage_fields(self) -> dict:
+        """The values of chat.models.USAGE_FIELDS, as the models take them."""
+        return {name: getattr(self, name) for name in USAGE_FIELDS}
+
 
 @sync_to_async
 def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
@@ -369,14 +376,7 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             "content": outcome.content,
             "status": outcome.status,
             "model": outcome.model,
-            "input_tokens": outcome.input_tokens,
-            "cached_input_tokens": outcome.cached_input_tokens,
-            "output_tokens": outcome.output_tokens,
-            "usage_estimated": outcome.usage_estimated,
-            "cost": outcome.cost,
-            "ttft_ms": outcome.ttft_ms,
-            "duration_ms": outcome.duration_ms,
-            "error_code": outcome.error_code,
+            **outcome.usage_fields(),
             "cache_key": outcome.cache_key,
             "finished": now,
             "updated": now,
@@ -410,16 +410,9 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             model=outcome.model,
             endpoint=outcome.endpoint,
             status=outcome.status,
-            input_tokens=outcome.input_tokens,
-            cached_input_tokens=outcome.cached_input_tokens,
-            output_tokens=outcome.output_tokens,
-            usage_estimated=outcome.usage_estimated,
-            cost=outcome.cost,
             cache_hit=outcome.cache_hit,
-            ttft_ms=outcome.ttft_ms,
-            duration_ms=outcome.duration_ms,
-            error_code=outcome.error_code,
             run_id=outcome.run_id,
+            **outcome.usage_fields(),
         )
         Conversation.objects.filter(pk=exchange.conversation.pk).update(updated=now)
     # What was written, without reading it back.
