@@ -37,6 +37,24 @@ async def conversation_get(*, user, conversation_id: uuid.UUID) -> Conversation:
         raise NotFound() from None
 
 
+async def conversation_list(*, user, limit: int = 200) -> list[dict]:
+    """The user's conversations, most recently updated first: id, title, updated."""
+    rows = Conversation.objects.filter(user=user).values("id", "title", "updated")
+    return [row async for row in rows[:limit]]
+
+
+async def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation with its messages; its ledger rows stay (unlinked)."""
+    await conversation.adelete()
+
+
+async def messages_shown(*, conversation: Conversation) -> list[Message]:
+    """The conversation's messages as the page shows them, oldest first: a
+    regenerated reply's predecessors stay stored, not shown."""
+    rows = conversation.messages.filter(superseded=False).order_by("created")
+    return [message async for message in rows]
+
+
 def _exchange_of(*, user, client_id: uuid.UUID) -> Exchange | None:
     user_message = (
         Message.objects.select_related("conversation", "reply")
