@@ -4,10 +4,10 @@ import uuid
 import pytest
 import redis
 from asgiref.sync import SyncToAsync
-from django.contrib.auth import get_user_model
 from django.db import connections
 
 from chat.llm import chat_models
+from tests import factories
 from tests.fakes import FakeStreamingChatModel
 
 pytest_plugins = ["tests.servers.fixtures"]
@@ -57,12 +57,12 @@ def fake_model(monkeypatch):
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("alice", password="pw-alice-123!")
+    return factories.user("alice", password="pw-alice-123!")
 
 
 @pytest.fixture
 def other_user(db):
-    return get_user_model().objects.create_user("bob", password="pw-bob-123!")
+    return factories.user("bob", password="pw-bob-123!")
 
 
 @pytest.fixture(autouse=True)
