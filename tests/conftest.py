@@ -4,6 +4,7 @@ import uuid
 import pytest
 import redis
 from asgiref.sync import SyncToAsync
+from django.contrib.auth import get_user_model
 from django.db import connections
 
 from chat.llm import chat_models
@@ -84,3 +85,16 @@ def via(settings):
             setattr(settings, name, value)
 
     return point
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_superuser(
+        "ops", "ops@example.com", "ops-pw-0123456789!"
+    )
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
