@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 
 from chat.llm import chat_models
+from tests import factories
 from tests.fakes import FakeStreamingChatModel
 
 pytest_plugins = ["tests.servers.fixtures"]
@@ -57,31 +58,18 @@ def fake_model(monkeypatch):
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("alice", password="pw-alice-123!")
+    return factories.user("alice", password="pw-alice-123!")
 
 
 @pytest.fixture
 def other_user(db):
-    return get_user_model().objects.create_user("bob", password="pw-bob-123!")
+    return factories.user("bob", password="pw-bob-123!")
 
 
 @pytest.fixture(autouse=True)
 def _own_limits(settings):
     """Each test its own limits namespace: user ids repeat across tests."""
     settings.CHAT_LIMITS_KEY_PREFIX = f"test:limits:{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    """The suite runs with production settings but speaks plain HTTP to itself and
-    serves static files without a collectstatic manifest."""
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
 
 
 @pytest.fixture
@@ -99,11 +87,14 @@ def via(settings):
     return point
 
 
-@pytest.fixture(autouse=True)
-def _no_response_cache(settings):
-    """Tests that ask the same thing twice expect the model to answer twice;
-    tests/cache turns the cache back on for itself."""
-    from chat.cache.backends import reset_backends
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_superuser(
+        "ops", "ops@example.com", "ops-pw-0123456789!"
+    )
 
-    settings.CHAT_CACHE_BACKEND = "off"
-    reset_backends()
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client

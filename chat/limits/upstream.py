@@ -12,10 +12,11 @@ import logging
 import math
 import time
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
+
+from django.conf import settings
 
 from chat.errors import Busy
 from chat.limits.backends import get_backend
@@ -30,9 +31,9 @@ from chat.limits.backends.base import (
     log_member,
 )
 from chat.limits.clock import Clock, get_clock
-from chat.limits.conf import setting
 from chat.limits.keys import EndpointKeys, endpoint_keys
 from chat.limits.tasks import finish_anyway
+from chat.stores import StoreRegistry
 
 log = logging.getLogger("chat.limits")
 
@@ -73,10 +74,13 @@ class _Wakeups:
     waiters in other processes notice on their next look."""
 
     def __init__(self) -> None:
-        self._events: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # Events belong to the loop whose waiters wait on them.
+        self._events: StoreRegistry[dict[str, asyncio.Event]] = StoreRegistry(
+            per_loop=True
+        )
 
     def _per_loop(self) -> dict[str, asyncio.Event]:
-        return self._events.setdefault(asyncio.get_running_loop(), {})
+        return self._events.get("events", dict)
 
     def notify(self, key: str) -> None:
         event = self._per_loop().pop(key, None)
@@ -97,7 +101,7 @@ _wakeups = _Wakeups()
 
 
 def _limit(name: str) -> int | None:
-    value = setting(name)
+    value = getattr(settings, name)
     return None if value in (None, "") else int(value)
 
 
@@ -117,9 +121,9 @@ async def acquire(
     ticket = uuid.uuid4().hex
     loop = asyncio.get_running_loop()
     started = loop.time()
-    deadline = started + float(setting("CHAT_UPSTREAM_MAX_WAIT_SECONDS"))
-    poll = float(setting("CHAT_UPSTREAM_POLL_SECONDS"))
-    lease = float(setting("CHAT_LIMITS_LEASE_SECONDS"))
+    deadline = started + float(settings.CHAT_UPSTREAM_MAX_WAIT_SECONDS)
+    poll = float(settings.CHAT_UPSTREAM_POLL_SECONDS)
+    lease = float(settings.CHAT_LIMITS_LEASE_SECONDS)
     keep = max(MIN_KEEP, 10 * poll)
     told: int | None = None
     placed = True  # whether the backend may hold this ticket (queued or granted)
@@ -131,7 +135,7 @@ async def acquire(
                     keys=keys,
                     ticket=ticket,
                     now=now,
-                    queue_max=int(setting("CHAT_UPSTREAM_QUEUE_MAX")),
+                    queue_max=int(settings.CHAT_UPSTREAM_QUEUE_MAX),
                     waiter_until=now + keep,
                     lease_until=now + lease,
                     max_inflight=_limit("CHAT_UPSTREAM_MAX_CONCURRENT"),
@@ -222,12 +226,12 @@ async def note_provider_429(
 ) -> float | None:
     """Pause `endpoint` for every turn in every process: for Retry-After seconds
     (capped), or a short default without one. Returns the pause in force."""
-    if not setting("CHAT_LIMITS_ENABLED"):
+    if not settings.CHAT_LIMITS_ENABLED:
         return None
     if retry_after is None:
-        retry_after = float(setting("CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS"))
+        retry_after = float(settings.CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS)
     seconds = min(
-        max(0.0, retry_after), float(setting("CHAT_UPSTREAM_MAX_PAUSE_SECONDS"))
+        max(0.0, retry_after), float(settings.CHAT_UPSTREAM_MAX_PAUSE_SECONDS)
     )
     if seconds <= 0:
         return None
