@@ -18,23 +18,27 @@ from dataclasses import dataclass
 
 __all__ = ["View", "views"]
 
-_TOKEN = "A-Za-z0-9_+/=.-"
+_TOKEN = "A-Za-z0-9_+/=.:~@\\-"
 _INVISIBLE = "\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff"
+# Markdown emphasis, code and strike-through markers (a single `~` is a token
+# character: Azure secrets have one).
+_MARKER = "(?:[*`]{1,3}|~~)"
 # Dropped in the first view.
 _NOISE = re.compile(
-    f"[{_INVISIBLE}]+|(?<=[{_TOKEN}])[*`~]{{1,3}}(?=[{_INVISIBLE}]*[{_TOKEN}])"
+    f"[{_INVISIBLE}]+|(?<=[{_TOKEN}\"' ]){_MARKER}(?=[{_INVISIBLE}]* ?[{_TOKEN}])"
+    f"|(?<=[{_TOKEN}]){_MARKER}(?=[\"'])"
 )
 # Dropped in the second view: a line break after a long token when the next line
 # goes on with a random-looking token, and the spaces between spaced-out letters.
-_WRAP = re.compile(f"(?<=[{_TOKEN}]{{8}})[ \\t]*\\r?\\n[ \\t>]*(?=[{_TOKEN}])")
-_SPACED = re.compile(f"(?<!\\S)(?:[{_TOKEN}] ){{5,}}[{_TOKEN}](?!\\S)")
+_WRAP = re.compile(f"(?<=[{_TOKEN}\"'])[ \\t]*\\r?\\n[ \\t>]*(?=[{_TOKEN}])")
+_SPACED = re.compile(f"(?<![^\\s\"'=:])(?:[{_TOKEN}] ){{5,}}[{_TOKEN}](?![^\\s\"',;])")
 # Trailing text the next chunk decides about: disguise characters; single
 # characters with blanks between them (spaced-out letters may go on); a line break
 # after a long token.
 _TRAILING_NOISE = re.compile(
     f"[{_INVISIBLE}*`~]+\\Z"
     f"|(?<!\\S)(?:[{_TOKEN}] )+[{_TOKEN}]?[{_INVISIBLE}*`~ \\t]*\\Z"
-    f"|(?<=[{_TOKEN}]{{8}})[{_INVISIBLE}*`~\\s]*\\n[{_INVISIBLE}*`~\\s]*\\Z"
+    f"|(?<=[{_TOKEN}\"'])[{_INVISIBLE}*`~\\s]*\\n[{_INVISIBLE}*`~\\s]*\\Z"
 )
 
 
@@ -76,7 +80,7 @@ def _random_word(text: str, at: int) -> bool:
     """Whether a wrapped line goes on with what reads as the rest of a token (a
     digit, or a capital after a small letter), not with the next sentence."""
     word = _WORD.match(text, at)
-    if word is None or len(word.group()) < 8:
+    if word is None or len(word.group()) < 5:
         return False
     value = word.group()
     return any(c.isdigit() for c in value) or any(
