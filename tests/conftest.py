@@ -72,6 +72,14 @@ def _own_limits(settings):
 
 
 @pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """Each test its own cache namespace: login throttles count per client address
+    and account, and the suite's client address never changes."""
+    default = {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    settings.CACHES = {**settings.CACHES, "default": default}
+
+
+@pytest.fixture(autouse=True)
 def _plain_http(settings):
     """The suite runs with production settings but speaks plain HTTP to itself and
     serves static files without a collectstatic manifest."""
