@@ -90,6 +90,13 @@ class LockoutAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def delete_model(self, request, obj):
+        lockouts.clear(obj)
+
+    def delete_queryset(self, request, queryset):
+        for lockout in queryset:
+            lockouts.clear(lockout)
+
     @admin.action(description="Clear the selected lockouts", permissions=["delete"])
     def clear(self, request, queryset):
         count = 0
