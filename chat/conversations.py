@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat.errors import AccountBlocked, InvalidInput, NotFound
+from accounts.access import needs_email_verification
+from chat.errors import AccountBlocked, EmailUnverified, InvalidInput, NotFound
 from chat.models import Conversation, Message, ModelCall
 
 TITLE_CHARS = 60
@@ -87,6 +88,8 @@ def _refuse_blocked(user) -> None:
     users = get_user_model()._default_manager
     if not users.filter(pk=user.pk, is_active=True).exists():
         raise AccountBlocked()
+    if needs_email_verification(user):
+        raise EmailUnverified()
 
 
 # Names the conversation a send without one starts (see exchange_create).

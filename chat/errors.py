@@ -109,6 +109,15 @@ class AccountBlocked(ChatError):
     message = "Your account has been blocked, so no reply was started."
 
 
+class EmailUnverified(ChatError):
+    """The account came through open sign-up and has not confirmed its email."""
+
+    code = "email_unverified"
+    message = (
+        "Confirm your email address first: follow the link we sent you, then try again."
+    )
+
+
 class InternalError(ChatError):
     """An unexpected failure; details are in the logs and the error records."""
 
@@ -122,6 +131,7 @@ ERROR_CODES = {
         Busy,
         BudgetExhausted,
         AccountBlocked,
+        EmailUnverified,
         BlockedInput,
         BlockedOutput,
         ProviderUnavailable,
