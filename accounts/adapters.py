@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -13,6 +15,8 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.shortcuts import render
 
 from accounts import lockouts, signup
+
+logger = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -31,6 +35,18 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request) -> bool:
         return not settings.CHAT_SSO_ONLY and signup.is_open(request)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """A mail server that is down costs the email, not the page: the answer
+        must read the same whether or not an email went out. Only the kind of
+        email and the error class are logged (never the link or the address)."""
+        try:
+            super().send_mail(template_prefix, email, context)
+        except (smtplib.SMTPException, OSError) as exc:
+            logger.error(
+                "email not sent",
+                extra={"template": template_prefix, "error": type(exc).__name__},
+            )
 
     def clean_email(self, email: str) -> str:
         if not signup.email_domain_allowed(email):

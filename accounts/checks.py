@@ -1,5 +1,7 @@
 """System checks for the account settings."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core import checks
 
@@ -37,14 +39,12 @@ def check_account_settings(app_configs, **kwargs):
     if (
         not settings.DEBUG
         and settings.CHAT_SIGNUP != "closed"
-        and settings.MAILERS["default"]["BACKEND"].endswith(
-            ("dummy.EmailBackend", "console.EmailBackend")
-        )
+        and urlsplit(settings.EMAIL_URL).hostname in (None, "localhost", "127.0.0.1")
     ):
         errors.append(
             checks.Warning(
-                "Sign-up is open or by invitation but EMAIL_URL sends no email: "
-                "nobody can verify an address or reset a password.",
+                "Sign-up is open or by invitation but EMAIL_URL names no mail "
+                "server: nobody can verify an address or reset a password.",
                 hint="Set EMAIL_URL, e.g. smtp+tls://user:password@host:587.",
                 id="accounts.W001",
             )

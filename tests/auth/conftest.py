@@ -6,13 +6,6 @@ from django.urls import reverse
 PASSWORD = "pw-carol-123!"
 
 
-@pytest.fixture(autouse=True)
-def _fast_hasher(settings):
-    """These tests log in dozens of times; the production hasher costs ~0.5 s each
-    on a busy machine, which would let short lockout windows lapse mid-test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def carol(db):
     """An account with a verified email, as sign-up or an administrator makes one."""

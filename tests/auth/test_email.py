@@ -61,3 +61,21 @@ def test_reset_link_is_single_use(client, carol):
     assert "token was invalid" in again.content.decode().lower() or (
         "bad token" in again.content.decode().lower()
     )
+
+
+def test_a_mail_server_that_is_down_costs_the_email_not_the_page(
+    client, carol, settings, caplog
+):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 2},
+        }
+    }
+    response = client.post(
+        reverse("account_reset_password"), {"email": "carol@example.com"}
+    )
+    assert response.status_code == 302
+    (record,) = [r for r in caplog.records if r.getMessage() == "email not sent"]
+    assert "carol@example.com" not in str(record.__dict__)
+    assert "/accounts/password/reset/key/" not in str(record.__dict__)
