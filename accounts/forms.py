@@ -1,6 +1,7 @@
-"""The sign-up form, answering a taken address exactly like a new one."""
+"""The login and sign-up forms; sign-up answers a taken address like a new one."""
 
 from allauth.account.adapter import get_adapter
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.internal.flows.email_verification import (
     send_verification_email_to_address,
@@ -27,3 +28,11 @@ class SignupForm(AllauthSignupForm):
         address = EmailAddress(user=None, email=self.cleaned_data["email"])
         send_verification_email_to_address(request, address, signup=True)
         return None, get_adapter().respond_email_verification_sent(request, None)
+
+
+class LoginForm(AllauthLoginForm):
+    """Says what the one field takes: a username or an email address."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Username or email"

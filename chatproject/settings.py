@@ -531,8 +531,13 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 # No username on the sign-up form: a taken one would say the account exists.
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {
+    "login": "accounts.forms.LoginForm",
+    "signup": "accounts.forms.SignupForm",
+}
 ACCOUNT_PREVENT_ENUMERATION = True
+# Sessions last SESSION_COOKIE_AGE, as before allauth: no "remember me" box.
+ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_LOGOUT_ON_PASSWORD_RESET = True
 ACCOUNT_RATE_LIMITS = {
