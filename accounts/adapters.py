@@ -7,6 +7,9 @@ import smtplib
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.email_verification import (
+    send_verification_email_at_login,
+)
 from allauth.account.models import EmailAddress, Login
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -14,7 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.shortcuts import render
 
-from accounts import lockouts, signup
+from accounts import lockouts
+from accounts import signup as signups
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ class AccountAdapter(DefaultAccountAdapter):
     }
 
     def is_open_for_signup(self, request) -> bool:
-        return not settings.CHAT_SSO_ONLY and signup.is_open(request)
+        return not settings.CHAT_SSO_ONLY and signups.is_open(request)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """A mail server that is down costs the email, not the page: the answer
@@ -49,20 +53,20 @@ class AccountAdapter(DefaultAccountAdapter):
             )
 
     def clean_email(self, email: str) -> str:
-        if not signup.email_domain_allowed(email):
+        if not signups.email_domain_allowed(email):
             raise self.validation_error("email_domain")
         return email
 
     def save_user(self, request, user, form, commit=True):
         try:
-            invitation = signup.invitation_use(request)
-        except signup.InvitationUnusable:
+            invitation = signups.invitation_use(request)
+        except signups.InvitationUnusable:
             raise ImmediateHttpResponse(
                 render(request, "account/signup_closed.html", status=403)
             ) from None
         user = super().save_user(request, user, form, commit=commit)
         method = "invite" if invitation else "open"
-        signup.enrolment_record(
+        signups.enrolment_record(
             user=user,
             method=method,
             invitation=invitation,
@@ -79,10 +83,6 @@ class AccountAdapter(DefaultAccountAdapter):
         )
         if response or not signup or (signal_kwargs or {}).get("sociallogin"):
             return response
-        from allauth.account.internal.flows.email_verification import (
-            send_verification_email_at_login,
-        )
-
         send_verification_email_at_login(
             request, Login(user=user, email=kwargs.get("email"), signup=True)
         )
@@ -116,17 +116,17 @@ class AccountAdapter(DefaultAccountAdapter):
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin) -> bool:
-        return signup.is_open(request)
+        return signups.is_open(request)
 
     def save_user(self, request, sociallogin, form=None):
         try:
-            invitation = signup.invitation_use(request)
-        except signup.InvitationUnusable:
+            invitation = signups.invitation_use(request)
+        except signups.InvitationUnusable:
             raise ImmediateHttpResponse(
                 render(request, "account/signup_closed.html", status=403)
             ) from None
         user = super().save_user(request, sociallogin, form)
-        signup.enrolment_record(
+        signups.enrolment_record(
             user=user, method="sso", invitation=invitation, address=None
         )
         return user
