@@ -37,8 +37,14 @@ _SPACED = re.compile(f"(?<![^\\s\"'=:])(?:[{_TOKEN}] ){{5,}}[{_TOKEN}](?![^\\s\"
 # after a long token.
 _TRAILING_NOISE = re.compile(
     f"[{_INVISIBLE}*`~]+\\Z"
-    f"|(?<!\\S)(?:[{_TOKEN}] )+[{_TOKEN}]?[{_INVISIBLE}*`~ \\t]*\\Z"
+    f"|(?<![^\\s\"'=:])(?:[{_TOKEN}] )+[{_TOKEN}]?[{_INVISIBLE}*`~ \\t]*\\Z"
     f"|(?<=[{_TOKEN}\"'])[{_INVISIBLE}*`~\\s]*\\n[{_INVISIBLE}*`~\\s]*\\Z"
+)
+
+
+# Any sign of a disguise: without one, the text is its only view.
+_DISGUISED = re.compile(
+    f"[{_INVISIBLE}*`~\\n]|(?<![^\\s\"'=:])[{_TOKEN}] [{_TOKEN}](?![^\\s\"',;])"
 )
 
 
@@ -123,6 +129,9 @@ def views(raw: str, *, final: bool) -> list[View]:
         trailing = _TRAILING_NOISE.search(raw)
         if trailing is not None:
             covered = trailing.start()
+    if not _DISGUISED.search(raw):
+        # Most text: nothing to undo, one view.
+        return [View(raw[:covered], None, covered)]
     noise = _removals(raw, _NOISE)
     if not noise and covered == len(raw):
         first = View(raw, None, covered)

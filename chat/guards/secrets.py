@@ -296,6 +296,7 @@ _RULES: tuple[_Rule, ...] = (
         (_lit("//"), _run("^\\s:/?#@\\[\\]", 0, 256), _lit(":")),
         # The last "@" before the path ends the password, so "p@ss" is caught whole.
         (_run("^\\s/?#", 1, 256), _raw("(?=@)", "")),
+        check="not_placeholder",
     ),
     _Rule(
         "email",
@@ -587,7 +588,12 @@ def _iban(value: str, kept: str) -> bool:
     return int(number) % 97 == 1
 
 
+def _not_placeholder(value: str, kept: str) -> bool:
+    return not _PLACEHOLDER.fullmatch(value)
+
+
 CHECKS = {
+    "not_placeholder": _not_placeholder,
     "password": _password,
     "entropy": _high_entropy,
     "aws_secret": _aws_secret,
