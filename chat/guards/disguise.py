@@ -36,7 +36,7 @@ _SPACED = re.compile(f"(?<![^\\s\"'=:])(?:[{_TOKEN}] ){{5,}}[{_TOKEN}](?![^\\s\"
 # characters with blanks between them (spaced-out letters may go on); a line break
 # after a long token.
 _TRAILING_NOISE = re.compile(
-    f"[{_INVISIBLE}*`~]+\\Z"
+    f"[{_INVISIBLE}*`~]+[ \\t]*\\Z"
     f"|(?<![^\\s\"'=:])(?:[{_TOKEN}] )+[{_TOKEN}]?[{_INVISIBLE}*`~ \\t]*\\Z"
     f"|(?<=[{_TOKEN}\"'])[{_INVISIBLE}*`~\\s]*\\n[{_INVISIBLE}*`~\\s]*\\Z"
 )
@@ -84,8 +84,11 @@ _WORD = re.compile(f"[{_TOKEN}]+")
 
 def _random_word(text: str, at: int) -> bool:
     """Whether a wrapped line goes on with what reads as the rest of a token (a
-    digit, or a capital after a small letter), not with the next sentence."""
+    digit, or a capital after a small letter; or a card's four-digit group), not
+    with the next sentence."""
     word = _WORD.match(text, at)
+    if word is not None and re.fullmatch("[0-9]{4}", word.group()):
+        return True  # a group of a card number
     if word is None or len(word.group()) < 5:
         return False
     value = word.group()
