@@ -418,3 +418,20 @@ CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS = env.float(
 CHAT_UPSTREAM_MAX_PAUSE_SECONDS = env.float(
     "CHAT_UPSTREAM_MAX_PAUSE_SECONDS", default=300.0
 )
+
+# --- API keys, the OpenAI-compatible API and the site budget (docs/api.md) -------
+
+# Caps on what all users spend together per day and month (docs/limits.md); unset:
+# none. Cost in the price table's currency (USD), tokens are input plus output.
+CHAT_SITE_BUDGET_COST_PER_DAY = env.str("CHAT_SITE_BUDGET_COST_PER_DAY", default=None)
+CHAT_SITE_BUDGET_COST_PER_MONTH = env.str(
+    "CHAT_SITE_BUDGET_COST_PER_MONTH", default=None
+)
+CHAT_SITE_BUDGET_TOKENS_PER_DAY = env.int(
+    "CHAT_SITE_BUDGET_TOKENS_PER_DAY", default=None
+)
+CHAT_SITE_BUDGET_TOKENS_PER_MONTH = env.int(
+    "CHAT_SITE_BUDGET_TOKENS_PER_MONTH", default=None
+)
+# Share of a site cap (0-1) from which the admin shows a warning banner.
+CHAT_SITE_BUDGET_WARN_RATIO = env.float("CHAT_SITE_BUDGET_WARN_RATIO", default=0.8)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from chat.limits.site_report import refresh_site_metrics
 from chat.observability.metrics import exposition
 from chat.observability.readiness import readiness
 
@@ -38,6 +39,7 @@ async def metrics(request: HttpRequest) -> HttpResponse:
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         response["Content-Type"] = "text/plain; charset=utf-8"
         return response
+    await refresh_site_metrics()
     body, content_type = exposition()
     return HttpResponse(body, content_type=content_type)
 
