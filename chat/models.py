@@ -128,6 +128,10 @@ class ModelCall(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=32, blank=True)
     run_id = models.CharField(max_length=64, blank=True)
+    # The API key the call was made with (None: the page).
+    api_key = models.ForeignKey(
+        "api.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

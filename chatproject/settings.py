@@ -435,3 +435,5 @@ CHAT_SITE_BUDGET_TOKENS_PER_MONTH = env.int(
 )
 # Share of a site cap (0-1) from which the admin shows a warning banner.
 CHAT_SITE_BUDGET_WARN_RATIO = env.float("CHAT_SITE_BUDGET_WARN_RATIO", default=0.8)
+# Largest body POST /v1/chat/completions accepts, in bytes (413 beyond).
+CHAT_API_MAX_BODY_BYTES = env.int("CHAT_API_MAX_BODY_BYTES", default=1_000_000)
