@@ -25,6 +25,16 @@ def model_settings(settings):
     return settings
 
 
+@pytest.fixture(autouse=True)
+async def _replies_finished():
+    """Each test's replies end (and are recorded) before its tables are emptied."""
+    yield
+    from api.completions import _finishers
+
+    if _finishers:
+        await asyncio.wait(set(_finishers), timeout=10)
+
+
 @pytest.fixture
 async def key(user, make_key):
     return await sync_to_async(make_key)(user)
