@@ -27,11 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api.errors import ApiError, ModelNotFound, from_chat_error
 from api.model_access import models_for
 from api.models import ApiKey
-from chat import replies, turns
-from chat.delivery import get_hub
+from chat import turns
+from chat.delivery import following, get_hub
+from chat.delivery.sweeper import ensure_sweeper
 from chat.errors import ERROR_CODES, ChatError, InternalError, ProviderUnavailable
 from chat.models import Conversation, Message, ModelCall
-from chat.sweeper import ensure_sweeper
 
 log = logging.getLogger("api")
 
@@ -215,7 +215,7 @@ async def _finish(
     """Once the reply has ended: its ledger rows name the key, and an unstored
     conversation is deleted (the ledger keeps its rows)."""
     try:
-        async for _frame in replies.reply_frames(reply_id, after=0):
+        async for _frame in following.reply_frames(reply_id, after=0):
             pass
         await ModelCall.objects.filter(message_id=reply_id).aupdate(
             api_key_id=api_key_id
@@ -235,7 +235,7 @@ def completion_abandon(started: Started) -> None:
 
 async def _frames(started: Started) -> AsyncIterator[tuple[str, Any]]:
     """("text", str), ("error", ChatError) and finally ("end", frame)."""
-    async for frame in replies.reply_frames(started.reply_id, after=0):
+    async for frame in following.reply_frames(started.reply_id, after=0):
         if frame["type"] == "delta":
             yield "text", frame["text"]
         elif frame["type"] == "error":

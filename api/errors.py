@@ -1,8 +1,8 @@
 """Errors of the OpenAI-compatible API, in OpenAI's body shape
 (`{"error": {"message", "type", "param", "code"}}`) with the matching status.
 
-Refusals of the turn pipeline (chat.errors) are translated here, in one table, so
-the API and the page always agree on what was refused and why.
+Refusals of the turn pipeline (chat.errors) keep their status and message; one
+table adds OpenAI's error type, so the API and the page agree on what was refused.
 """
 
 from __future__ import annotations
@@ -13,20 +13,18 @@ from django.http import JsonResponse
 
 from chat.errors import ChatError
 
-# ChatError code -> (HTTP status, OpenAI error type, error code in the body).
-# OpenAI's own codes where one exists (rate_limit_exceeded), else ours.
+# ChatError code -> (OpenAI error type, code in the body): OpenAI's own code where
+# one exists (rate_limit_exceeded), else ours. The status is the error's own.
 _BY_CHAT_CODE = {
-    "invalid": (400, "invalid_request_error", "invalid"),
-    "too_long": (413, "invalid_request_error", "too_long"),
-    "rate_limited": (429, "requests", "rate_limit_exceeded"),
-    "busy": (429, "requests", "busy"),
-    "budget_exhausted": (429, "insufficient_quota", "budget_exhausted"),
-    "blocked_input": (400, "invalid_request_error", "blocked_input"),
-    "blocked_output": (400, "invalid_request_error", "blocked_output"),
-    "account_blocked": (403, "permission_error", "account_blocked"),
-    "provider_unavailable": (503, "server_error", "provider_unavailable"),
-    "timeout": (504, "server_error", "timeout"),
-    "internal": (500, "server_error", "internal"),
+    "invalid": ("invalid_request_error", "invalid"),
+    "too_long": ("invalid_request_error", "too_long"),
+    "rate_limited": ("requests", "rate_limit_exceeded"),
+    "busy": ("requests", "busy"),
+    "budget_exhausted": ("insufficient_quota", "budget_exhausted"),
+    "blocked_input": ("invalid_request_error", "blocked_input"),
+    "blocked_output": ("invalid_request_error", "blocked_output"),
+    "account_blocked": ("permission_error", "account_blocked"),
+    "unauthenticated": ("invalid_request_error", "invalid_api_key"),
 }
 
 
@@ -108,11 +106,11 @@ class ModelNotFound(ApiError):
 
 
 def from_chat_error(error: ChatError) -> ApiError:
-    """The API's form of a refusal from the turn pipeline."""
-    status, kind, code = _BY_CHAT_CODE.get(error.code, _BY_CHAT_CODE["internal"])
+    """The API's form of a refusal from the turn pipeline, with its status."""
+    kind, code = _BY_CHAT_CODE.get(error.code, ("server_error", error.code))
     return ApiError(
         error.message,
-        status=status,
+        status=error.status,
         type=kind,
         code=code,
         retry_after=error.retry_after,

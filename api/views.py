@@ -16,8 +16,8 @@ from api import completions
 from api.authentication import authenticate
 from api.errors import ApiError, ModelNotFound, from_chat_error
 from api.model_access import models_for
-from chat import records
 from chat.errors import ChatError, InternalError
+from chat.observability import records
 
 log = logging.getLogger("api")
 

@@ -32,7 +32,6 @@ from chat.limits.backends.base import (
     LimitsBackend,
     UserAsk,
 )
-from chat.limits.conf import setting
 from chat.limits.keys import UserKeys
 from chat.limits.periods import ADJECTIVES, PERIODS, window
 from chat.limits.tasks import finish_anyway
@@ -79,7 +78,7 @@ class SiteStatus:
 
 
 def site_keys() -> UserKeys:
-    return UserKeys(f"{setting('CHAT_LIMITS_KEY_PREFIX')}:{{site}}")
+    return UserKeys(f"{settings.CHAT_LIMITS_KEY_PREFIX}:{{site}}")
 
 
 def _caps(period: str) -> tuple[int | None, Decimal | None]:

@@ -10,9 +10,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from chat.limits.site_report import refresh_site_metrics
 from chat.observability.metrics import exposition
 from chat.observability.readiness import readiness
+from chat.observability.site_budget import refresh_site_metrics
 
 
 def _bearer_token(request: HttpRequest) -> str:

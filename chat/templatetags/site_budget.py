@@ -3,7 +3,7 @@
 from asgiref.sync import async_to_sync
 from django import template
 
-from chat.limits.site_report import banner_lines, refresh_site_metrics
+from chat.observability.site_budget import banner_lines, refresh_site_metrics
 
 register = template.Library()
 

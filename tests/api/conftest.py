@@ -9,12 +9,6 @@ import pytest
 from api.keys import key_create
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """A fast password hasher: each user made with a password costs ~0.5 s otherwise."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def make_key(db) -> Callable:
     """make_key(user, **options) -> a new key of that user (shown once)."""

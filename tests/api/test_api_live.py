@@ -104,9 +104,9 @@ def test_over_the_rate_limit_is_a_429_with_retry_after(live):
     assert refused.value.body["code"] == "rate_limit_exceeded"
 
 
-def test_a_blocked_input_is_refused_with_400(live):
+def test_a_blocked_input_is_refused_with_422(live):
     calls = live.model.request_count
-    with pytest.raises(openai.BadRequestError) as refused:
+    with pytest.raises(openai.UnprocessableEntityError) as refused:
         client(live, "guarded").chat.completions.create(
             model=MODEL,
             messages=ask(

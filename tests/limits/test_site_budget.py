@@ -177,3 +177,13 @@ def test_admin_banner_appears_near_the_cap(staff_client, site_caps):
     page = staff_client.get("/admin/").content.decode()
     assert "The site is near its daily spending cap: $0.09 of $0.10 (90%)" in page
     assert 'id="site-name"' in page  # Django's own header is kept
+
+
+def test_a_malformed_site_cap_is_a_system_check_error(settings):
+    from chat.limits.checks import check_limits_settings
+
+    settings.CHAT_SITE_BUDGET_COST_PER_DAY = "ten dollars"
+    settings.CHAT_SITE_BUDGET_TOKENS_PER_MONTH = "-5"
+    messages = [m.msg for m in check_limits_settings()]
+    assert any("CHAT_SITE_BUDGET_COST_PER_DAY" in m for m in messages)
+    assert any("CHAT_SITE_BUDGET_TOKENS_PER_MONTH" in m for m in messages)
