@@ -104,3 +104,21 @@ def test_staff_see_and_revoke_every_key_in_admin(client, user, other_user, make_
     assert ApiKey.objects.get(user=other_user).revoked is None
     detail = client.get(f"/admin/api/apikey/{row.pk}/change/").content.decode()
     assert row.hashed not in detail
+
+
+def test_staff_find_a_keys_calls_in_the_ledger(client, user, make_key):
+    from chat.models import ModelCall
+
+    make_key(user, name="batch")
+    row = ApiKey.objects.get(user=user)
+    ModelCall.objects.create(user=user, model="gpt-4o-mini", status="complete")
+    ModelCall.objects.create(
+        user=user, model="gpt-4o-mini", status="complete", api_key=row, run_id="r-key"
+    )
+    staff = get_user_model().objects.create_superuser("root", password="pw-root-1!")
+    client.force_login(staff)
+    listing = client.get("/admin/chat/modelcall/", {"q": row.prefix}).content.decode()
+    assert "1 result" in listing
+    call = ModelCall.objects.get(api_key=row)
+    detail = client.get(f"/admin/chat/modelcall/{call.pk}/change/").content.decode()
+    assert str(row) in detail
