@@ -272,3 +272,18 @@ async def test_a_blocked_account_is_403(user, key, fake_model, model_settings):
     response = await post(key, ask())
     assert response.status_code == 403
     assert error_of(response)["code"] == "account_blocked"
+
+
+async def test_a_failure_mid_stream_is_one_error_event(key, fake_model, model_settings):
+    model_settings.LLM_MAX_RETRIES = 0
+    fake_model.fail_after = 2
+    response = await post(key, ask(stream=True))
+    assert response.status_code == 200
+    events = [e for e in response.content.decode().split("\n\n") if e]
+    chunks = [json.loads(e.removeprefix("data: ")) for e in events]
+    text = "".join(
+        c["choices"][0]["delta"].get("content", "") for c in chunks if "choices" in c
+    )
+    assert text == "Hello,"
+    assert chunks[-1]["error"]["code"] == "provider_unavailable"
+    assert "data: [DONE]" not in events

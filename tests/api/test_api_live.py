@@ -126,3 +126,18 @@ def test_unknown_model_and_bad_key(live):
     bad = openai.OpenAI(base_url=live.base_url, api_key="djc_nope", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         bad.models.list()
+
+
+def test_a_client_that_leaves_mid_stream_stops_the_reply(live):
+    live.model.default = Reply(tokens=[f"t{i} " for i in range(400)], delay=0.02)
+    before = len(live.ledger(live.keys["stream"]))
+    stream = client(live, "stream").chat.completions.create(
+        model=MODEL, messages=ask("Talk for a long time."), stream=True
+    )
+    for count, _chunk in enumerate(stream):
+        if count == 5:
+            break
+    stream.close()
+    rows = live.wait_ledger(live.keys["stream"], before + 1)
+    assert rows[-1]["status"] == "cancelled"
+    assert rows[-1]["output_tokens"] < 400
