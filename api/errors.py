@@ -1,8 +1,8 @@
 """Errors of the OpenAI-compatible API, in OpenAI's body shape
 (`{"error": {"message", "type", "param", "code"}}`) with the matching status.
 
-Refusals of the turn pipeline (chat.errors) keep their status and message; one
-table adds OpenAI's error type, so the API and the page agree on what was refused.
+Refusals of the turn pipeline (chat.errors) keep their status, code and message,
+with OpenAI's error type added, so the API and the page agree on what was refused.
 """
 
 from __future__ import annotations
@@ -13,19 +13,9 @@ from django.http import JsonResponse
 
 from chat.errors import ChatError
 
-# ChatError code -> (OpenAI error type, code in the body): OpenAI's own code where
-# one exists (rate_limit_exceeded), else ours. The status is the error's own.
-_BY_CHAT_CODE = {
-    "invalid": ("invalid_request_error", "invalid"),
-    "too_long": ("invalid_request_error", "too_long"),
-    "rate_limited": ("requests", "rate_limit_exceeded"),
-    "busy": ("requests", "busy"),
-    "budget_exhausted": ("insufficient_quota", "budget_exhausted"),
-    "blocked_input": ("invalid_request_error", "blocked_input"),
-    "blocked_output": ("invalid_request_error", "blocked_output"),
-    "account_blocked": ("permission_error", "account_blocked"),
-    "unauthenticated": ("invalid_request_error", "invalid_api_key"),
-}
+# OpenAI's error type by status, and the codes OpenAI's clients know by another name.
+_TYPES = {401: "invalid_request_error", 403: "permission_error", 429: "requests"}
+_RENAMED = {"rate_limited": "rate_limit_exceeded", "unauthenticated": "invalid_api_key"}
 
 
 class ApiError(Exception):
@@ -106,12 +96,17 @@ class ModelNotFound(ApiError):
 
 
 def from_chat_error(error: ChatError) -> ApiError:
-    """The API's form of a refusal from the turn pipeline, with its status."""
-    kind, code = _BY_CHAT_CODE.get(error.code, ("server_error", error.code))
+    """The API's form of a refusal from the turn pipeline, with its own status."""
+    if error.code == "budget_exhausted":
+        kind = "insufficient_quota"
+    elif error.status >= 500:
+        kind = "server_error"
+    else:
+        kind = _TYPES.get(error.status, "invalid_request_error")
     return ApiError(
         error.message,
         status=error.status,
         type=kind,
-        code=code,
+        code=_RENAMED.get(error.code, error.code),
         retry_after=error.retry_after,
     )

@@ -287,3 +287,14 @@ async def test_a_failure_mid_stream_is_one_error_event(key, fake_model, model_se
     assert text == "Hello,"
     assert chunks[-1]["error"]["code"] == "provider_unavailable"
     assert "data: [DONE]" not in events
+
+
+async def test_an_unverified_open_sign_up_is_403(user, key, fake_model, model_settings):
+    from accounts.models import Enrolment
+
+    await Enrolment.objects.acreate(user=user, method=Enrolment.Method.OPEN)
+    response = await post(key, ask())
+    assert response.status_code == 403
+    error = error_of(response)
+    assert error["code"] == "email_unverified" and error["type"] == "permission_error"
+    assert not fake_model.calls
