@@ -187,3 +187,11 @@ def test_a_malformed_site_cap_is_a_system_check_error(settings):
     messages = [m.msg for m in check_limits_settings()]
     assert any("CHAT_SITE_BUDGET_COST_PER_DAY" in m for m in messages)
     assert any("CHAT_SITE_BUDGET_TOKENS_PER_MONTH" in m for m in messages)
+
+
+def test_app_json_deploys_with_a_site_cap():
+    import json
+    from pathlib import Path
+
+    app = json.loads((Path(__file__).parents[2] / "app.json").read_text())
+    assert Decimal(app["env"]["CHAT_SITE_BUDGET_COST_PER_DAY"]["value"]) > 0
