@@ -25,7 +25,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from chat.tools.errors import ToolError
-from chat.tools.registry import Tool, tool_by_function
+from chat.tools.registry import Tool, ToolOutput, tool_by_function
+from chat.tools.sandbox import Artefact
 from chat.tools.untrusted import quote_untrusted
 
 __all__ = [
@@ -69,7 +70,8 @@ class ToolArguments:
 @dataclass(frozen=True)
 class ToolFinished:
     """A call's result: `display` is truncated for the page; `flagged` when the
-    injection screen flagged it (the model got it quoted with a warning)."""
+    injection screen flagged it (the model got it quoted with a warning);
+    `artefacts` are validated PNG files to offer as downloads."""
 
     call_id: str
     name: str
@@ -77,6 +79,7 @@ class ToolFinished:
     truncated: bool
     flagged: bool = False
     reasons: list[str] = field(default_factory=list)
+    artefacts: list[Artefact] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,7 @@ async def _call(
         tool = tool_by_function(list(tools), function)
         arguments = _arguments(request, raw.get(call_id))
         async with asyncio.timeout(settings.CHAT_TOOL_TIMEOUT_SECONDS):
-            text = await tool.run(arguments)
+            output = await tool.run(arguments)
     except ToolError as error:
         return _failed(call_id, function, error.code, error.message)
     except TimeoutError:
@@ -207,6 +210,9 @@ async def _call(
     except Exception:  # noqa: BLE001 - a tool's bug must not end the turn
         log.exception("tool %s raised", function)
         return _failed(call_id, function, "tool_failed", "The tool failed.")
+    if not isinstance(output, ToolOutput):
+        output = ToolOutput(str(output))
+    text = output.text
     quoted = quote_untrusted(text, source=tool.name)
     if quoted.flagged:
         log.warning("tool result flagged: %s %s", tool.name, quoted.reasons)
@@ -218,6 +224,7 @@ async def _call(
         len(text) > limit,
         quoted.flagged,
         quoted.reasons,
+        output.artefacts,
     )
     return finished, ToolMessage(quoted.text, tool_call_id=call_id)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -21,9 +21,16 @@ from django.conf import settings
 from chat.tools.errors import ToolError
 from chat.tools.fetch import fetch_page
 from chat.tools.mcp_servers import McpTool, call_mcp_tool, list_mcp_tools
-from chat.tools.sandbox import run_python
+from chat.tools.sandbox import Artefact, run_python
 
-__all__ = ["BUILTIN", "ModelEntry", "Tool", "tool_by_function", "tools_for"]
+__all__ = [
+    "BUILTIN",
+    "ModelEntry",
+    "Tool",
+    "ToolOutput",
+    "tool_by_function",
+    "tools_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +46,25 @@ class ModelEntry(Protocol):
 
 
 @dataclass(frozen=True)
+class ToolOutput:
+    """A result with files: the text the model reads and validated PNG artefacts
+    for the page to offer as downloads."""
+
+    text: str
+    artefacts: list[Artefact] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Tool:
     """A tool a turn may call: its policy name, the function the model sees, and
-    the coroutine that runs it (returns text, raises `ToolError`)."""
+    the coroutine that runs it (returns text or a `ToolOutput`, raises
+    `ToolError`)."""
 
     name: str
     function: str
     description: str
     parameters: dict[str, Any]
-    run: Callable[[dict[str, Any]], Awaitable[str]]
+    run: Callable[[dict[str, Any]], Awaitable[str | ToolOutput]]
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI function definition given to `bind_tools`."""
@@ -69,9 +86,9 @@ def _string_argument(arguments: dict[str, Any], key: str) -> str:
     return value
 
 
-async def _python(arguments: dict[str, Any]) -> str:
+async def _python(arguments: dict[str, Any]) -> ToolOutput:
     run = await run_python(_string_argument(arguments, "code"))
-    return run.as_text()
+    return ToolOutput(run.as_text(), run.artefacts)
 
 
 async def _web_fetch(arguments: dict[str, Any]) -> str:

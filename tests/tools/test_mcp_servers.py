@@ -9,14 +9,13 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from chat.tools.errors import ToolError
 from chat.tools.mcp_servers import call_mcp_tool, list_mcp_tools, server_connection
+from tests.tools.samples import MCP_SERVER
 
-SERVER = str(Path(__file__).with_name("mcp_server.py"))
 TOKEN = "Bearer mcp-token-7f3a"
 
 
@@ -24,7 +23,7 @@ TOKEN = "Bearer mcp-token-7f3a"
 def _servers(settings):
     settings.CHAT_TOOL_TIMEOUT_SECONDS = 20.0
     settings.CHAT_MCP_SERVERS = {
-        "local": {"command": sys.executable, "args": [SERVER, "stdio"]},
+        "local": {"command": sys.executable, "args": [MCP_SERVER, "stdio"]},
         "missing": {"command": "/nonexistent/mcp-server"},
         "down": {"url": "http://127.0.0.1:9/mcp"},
         "nosecret": {"url": "http://127.0.0.1:9/mcp", "headers": {"X": "NOPE_UNSET"}},
@@ -42,7 +41,7 @@ def http_server(settings, monkeypatch):
     """The same server over streamable HTTP, its token in an environment variable."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, SERVER, "http", str(port)],
+        [sys.executable, MCP_SERVER, "http", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

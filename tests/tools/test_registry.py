@@ -2,25 +2,13 @@
 models and signed-in users, MCP tools from a real server, nothing else."""
 
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from chat.tools.errors import ToolError
 from chat.tools.registry import BUILTIN, tool_by_function, tools_for
-
-SERVER = str(Path(__file__).with_name("mcp_server.py"))
-
-
-@dataclass
-class Entry:
-    name: str
-    tools: bool
-
-
-CAPABLE = Entry("tool-model", True)
+from tests.tools.samples import CAPABLE, MCP_SERVER, Entry
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +18,7 @@ def _tools(settings):
     settings.LLM_MODEL = "seeded"
     settings.CHAT_TOOL_TIMEOUT_SECONDS = 20.0
     settings.CHAT_MCP_SERVERS = {
-        "local": {"command": sys.executable, "args": [SERVER, "stdio"]},
+        "local": {"command": sys.executable, "args": [MCP_SERVER, "stdio"]},
         "down": {"url": "http://127.0.0.1:9/mcp"},
     }
 

@@ -1,13 +1,11 @@
 """The escape suite: every attempt to leave the Python sandbox ends in a clear tool
 error, and nothing of one run is visible to the next."""
 
-import struct
-import zlib
-
 import pytest
 
 from chat.tools.errors import ToolError
 from chat.tools.sandbox import is_png, run_python
+from tests.tools.samples import png
 
 SECRET = "sk-fake-secret-0b9d1c"
 
@@ -28,21 +26,6 @@ async def failure(code: str) -> ToolError:
     assert SECRET not in caught.value.message
     assert "Traceback" not in caught.value.message
     return caught.value
-
-
-def png(width: int = 1, height: int = 1) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + body))
-        return struct.pack(">I", len(body)) + kind + body + crc
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" + b"\x7f" * width)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", pixels)
-        + chunk(b"IEND", b"")
-    )
 
 
 async def test_code_runs_and_prints():
