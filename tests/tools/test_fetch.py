@@ -1,7 +1,9 @@
 """The SSRF suite: the fetch tool reaches public addresses only, however the
 address is spelled and wherever a redirect points, within size and time limits."""
 
+import asyncio
 import ipaddress
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -36,6 +38,7 @@ class Site(BaseHTTPRequestHandler):
         if path == "/stall":
             threading.Event().wait(3)
         kind, body = {
+            "/host": ("text/plain", self.headers["Host"].encode()),
             "/page": (
                 "text/html; charset=utf-8",
                 b"<html><head><title>t</title><script>steal()</script></head>"
@@ -263,3 +266,39 @@ def test_html_text_skips_hidden_parts():
     assert html_text("<p>a</p><noscript>b</noscript><template>c</template>d") == (
         "a\nd"
     )
+
+
+@pytest.fixture
+async def resolver(monkeypatch):
+    """A fake DNS (unit level): names map to address lists; lookups are counted."""
+    table, lookups = {}, []
+    loop = asyncio.get_running_loop()
+
+    async def getaddrinfo(host, port, **kwargs):
+        lookups.append(host)
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            for address in table[host]
+        ]
+
+    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    return table, lookups
+
+
+async def test_a_name_is_resolved_once_and_the_checked_address_used(site, resolver):
+    """Connecting goes to the address that was checked, with the name as Host:
+    a rebinding DNS gets no second question."""
+    table, lookups = resolver
+    table["public.example"] = ["127.0.0.1"]
+    port = site.rsplit(":", 1)[1]
+    page = await fetch_page(f"http://public.example:{port}/host", allowed=LOOPBACK_ONLY)
+    assert page.text == f"public.example:{port}"
+    assert lookups == ["public.example"]
+
+
+async def test_a_name_with_any_private_address_is_refused(resolver):
+    table, _ = resolver
+    table["mixed.example"] = ["93.184.216.34", "10.0.0.7"]
+    with pytest.raises(ToolError) as caught:
+        await fetch_page("http://mixed.example/")
+    assert caught.value.code == "forbidden_address"
