@@ -8,7 +8,8 @@ fresh pool with one worker that serves one session and is then discarded, and a
 fresh scratch directory (mounted at /scratch) deleted afterwards: nothing is shared
 between users or turns. Limits (execution time, heap, printed output, bytes written)
 are enforced inside the worker, with the pool's request timeout killing a worker
-that stops answering. The threat model is in docs/tools.md.
+that stops answering; workers start without the server's environment. The threat
+model is in docs/tools.md.
 """
 
 from __future__ import annotations

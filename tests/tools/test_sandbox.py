@@ -1,6 +1,10 @@
 """The escape suite: every attempt to leave the Python sandbox ends in a clear tool
 error, and nothing of one run is visible to the next."""
 
+import asyncio
+import os
+from pathlib import Path
+
 import pytest
 
 from chat.tools.errors import ToolError
@@ -177,3 +181,33 @@ def test_png_check_rejects_bad_crc_and_trailing_bytes():
     assert not is_png(image + b"<script>")
     assert not is_png(image[:-1] + bytes([image[-1] ^ 1]))
     assert not is_png(b"GIF89a")
+
+
+def children_environments() -> list[bytes]:
+    """The environments of this process's child processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == os.getpid():
+                found.append((entry / "environ").read_bytes())
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+async def test_the_worker_process_holds_no_server_secret():
+    run = asyncio.create_task(run_python("while True:\n    pass"))
+    environments = []
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        environments = children_environments()
+        if environments:
+            break
+    with pytest.raises(ToolError):
+        await run
+    assert environments, "the worker process was not seen"
+    assert all(SECRET.encode() not in environ for environ in environments)
+    assert all(b"CHAT_FAKE_SECRET" not in environ for environ in environments)
