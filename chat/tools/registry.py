@@ -162,7 +162,7 @@ async def tools_for(
 ) -> list[Tool]:
     """The tools this turn may use: those `CHAT_TOOLS` enables, for a signed-in
     user and a tool-capable model; unknown names and unavailable MCP servers give
-    no tool. `conversation` is where per-conversation switches will apply."""
+    no tool. (`conversation` carries no per-conversation switches yet.)"""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     if not model_calls_tools(model_entry):
