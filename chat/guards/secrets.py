@@ -425,7 +425,7 @@ def _labelled_rules(spec: dict) -> list[_Rule]:
             _Rule(
                 spec["kind"],
                 firsts,
-                spec.get("before", ""),
+                spec.get("before", _not_after("A-Za-z")),
                 keep,
                 secret,
                 check=spec.get("check", ""),
