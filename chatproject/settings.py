@@ -417,3 +417,11 @@ CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS = env.float(
 CHAT_UPSTREAM_MAX_PAUSE_SECONDS = env.float(
     "CHAT_UPSTREAM_MAX_PAUSE_SECONDS", default=300.0
 )
+
+# --- Web server and stream path (docs/deploy.md) --------------------------------
+
+# The HTTP client under the openai SDK: "aiohttp" (less CPU per streamed token,
+# chat/llm/transport.py) or "httpx" (the SDK's own).
+LLM_HTTP_CLIENT = env.str("LLM_HTTP_CLIENT", default="aiohttp")
+if LLM_HTTP_CLIENT not in ("aiohttp", "httpx"):
+    raise ImproperlyConfigured("LLM_HTTP_CLIENT must be aiohttp or httpx")

@@ -10,6 +10,8 @@ from django.conf import settings
 from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI  # at import: not inside the event loop
 
+from chat.llm.transport import provider_http_client
+
 
 def model_name() -> str:
     """The model name replies are recorded under."""
@@ -78,6 +80,7 @@ def get_chat_model(
         settings.LLM_TIMEOUT,
         settings.LLM_CONNECT_TIMEOUT,
         settings.CHAT_DEMO_DELAY_MS,
+        settings.LLM_HTTP_CLIENT,
     )
 
 
@@ -92,6 +95,7 @@ def _build(
     timeout: float,
     connect_timeout: float,
     demo_delay_ms: float,
+    http_client: str,
 ) -> BaseChatModel:
     if backend == "demo":
         from chat.llm.demo import DemoChatModel
@@ -113,4 +117,6 @@ def _build(
         # Retries live in one layer of ours (chat/llm/failover.py): the SDK's would
         # wait out any Retry-After up to two minutes and hide 429s from the breaker.
         max_retries=0,
+        # aiohttp under the SDK (chat/llm/transport.py); None: the SDK's httpx.
+        http_async_client=provider_http_client() if http_client == "aiohttp" else None,
     )
