@@ -1,7 +1,8 @@
 """CPU per token of each piece of the stream path, each change on and off, in one
 process (no server, no sockets to clients): the provider stream through the openai
-SDK on httpx or on aiohttp, the same under `astream_events`, on asyncio's loop or
-uvloop, and a delta frame encoded by the stdlib or orjson.
+SDK on httpx or on aiohttp, the same under `astream_events` (on plain ChatOpenAI,
+and on chat/llm/bounded_stream.py's, which merges held chunks as it goes), on
+asyncio's loop or uvloop, and a delta frame encoded by the stdlib or orjson.
 
     .venv/bin/python -m bench.stream_path [--tokens 2000] [--streams 20] [--repeat 3]
 
@@ -52,9 +53,7 @@ async def sdk_stream(client, model: str, k: int) -> int:
 
 async def events_stream(llm, k: int) -> int:
     n = 0
-    async for event in llm.astream_events(
-        [("user", f"k={k} rate=0")], version="v2"
-    ):
+    async for event in llm.astream_events([("user", f"k={k} rate=0")], version="v2"):
         if event["event"] == "on_chat_model_stream" and event["data"]["chunk"].content:
             n += 1
     return n
@@ -79,7 +78,10 @@ async def one_run(kind: str, transport: str, url: str, k: int, streams: int) -> 
         def go():
             return sdk_stream(client, "bench", k)
     else:
-        llm = ChatOpenAI(
+        cls = ChatOpenAI
+        if kind == "bounded":
+            from chat.llm.bounded_stream import BoundedChatOpenAI as cls
+        llm = cls(
             model="bench",
             base_url=url,
             api_key="bench",
@@ -110,6 +112,39 @@ def run_case(kind, transport, loop, url, k, streams, repeat) -> float:
         with runner:
             best = min(best, runner.run(one_run(kind, transport, url, k, streams)))
     return best
+
+
+async def held_bytes(bounded: bool, url: str, k: int) -> int:
+    """Bytes a stream of k tokens holds two tokens before its end (tracemalloc)."""
+    import gc
+    import tracemalloc
+
+    from langchain_openai import ChatOpenAI
+
+    from chat.llm.bounded_stream import BoundedChatOpenAI
+
+    cls = BoundedChatOpenAI if bounded else ChatOpenAI
+    llm = cls(model="bench", base_url=url, api_key="bench", max_retries=0)
+    await events_stream(llm, 20)  # warm
+    gc.collect()
+    tracemalloc.start()
+    base, held, n = tracemalloc.get_traced_memory()[0], 0, 0
+    async for event in llm.astream_events([("user", f"k={k} rate=0")], version="v2"):
+        if event["event"] == "on_chat_model_stream":
+            n += 1
+            if n == k - 2:
+                gc.collect()
+                held = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    return held
+
+
+async def all_held_bytes(url: str) -> dict[str, int]:
+    return {
+        f"{'bounded' if bounded else 'plain'}/{k}": await held_bytes(bounded, url, k)
+        for bounded in (False, True)
+        for k in (50, 200)
+    }
 
 
 def encode_cost(repeat: int = 5) -> dict[str, float]:
@@ -149,20 +184,27 @@ def main(argv=None) -> int:
     url = f"http://127.0.0.1:{port}/v1"
     rows = {}
     try:
-        for kind in ("sdk", "events"):
-            for transport in ("httpx", "aiohttp"):
-                for loop in ("asyncio", "uvloop"):
-                    us = run_case(
-                        kind,
-                        transport,
-                        loop,
-                        url,
-                        args.tokens // args.streams,
-                        args.streams,
-                        args.repeat,
-                    )
-                    rows[f"{kind}/{transport}/{loop}"] = round(us, 1)
-                    print(f"{kind:7} {transport:8} {loop:8} {us:7.1f} µs/token")
+        cases = [
+            (kind, transport, loop)
+            for kind in ("sdk", "events")
+            for transport in ("httpx", "aiohttp")
+            for loop in ("asyncio", "uvloop")
+        ] + [("bounded", "httpx", "asyncio"), ("bounded", "aiohttp", "uvloop")]
+        for kind, transport, loop in cases:
+            us = run_case(
+                kind,
+                transport,
+                loop,
+                url,
+                args.tokens // args.streams,
+                args.streams,
+                args.repeat,
+            )
+            rows[f"{kind}/{transport}/{loop}"] = round(us, 1)
+            print(f"{kind:7} {transport:8} {loop:8} {us:7.1f} µs/token")
+        memory = asyncio.run(all_held_bytes(url))
+        for name, value in memory.items():
+            print(f"held by one stream, {name} tokens: {value / 1024:.0f} KiB")
     finally:
         endpoint.kill()
     encode = encode_cost()
@@ -175,6 +217,7 @@ def main(argv=None) -> int:
         "repeat": args.repeat,
         "us_per_token": rows,
         "encode_us": encode,
+        "held_bytes": memory,
     }
     out = ROOT / "bench/results/stream-path.json"
     out.write_text(json.dumps(result, indent=1))

@@ -8,8 +8,9 @@ from functools import lru_cache
 import openai
 from django.conf import settings
 from langchain_core.language_models import BaseChatModel
-from langchain_openai import ChatOpenAI  # at import: not inside the event loop
 
+# ChatOpenAI imported at import: not inside the event loop.
+from chat.llm.bounded_stream import BoundedChatOpenAI
 from chat.llm.transport import provider_http_client
 
 
@@ -101,7 +102,7 @@ def _build(
         from chat.llm.demo import DemoChatModel
 
         return DemoChatModel(delay_ms=demo_delay_ms)
-    return ChatOpenAI(
+    return BoundedChatOpenAI(
         model=model,
         api_key=settings.OPENAI_API_KEY or "not-needed",
         base_url=base_url or None,
