@@ -1,6 +1,7 @@
 """The app with changes of the stream path switched back off, one at a time, for
 the on/off table of bench/README.md: `BENCH_OFF=orjson` (frames by the stdlib's
-json), `BENCH_OFF=bounded` (plain ChatOpenAI, every chunk held to the end).
+json), `BENCH_OFF=bounded` (plain ChatOpenAI, every chunk held to the end),
+`BENCH_OFF=chunk_timeout` (LangChain's per-chunk `wait_for` back on, 120 s).
 `LLM_HTTP_CLIENT=httpx` is the app's own setting; uvloop is a server choice."""
 
 import json
@@ -24,3 +25,13 @@ if "bounded" in _off:
     from chat.llm import chat_models
 
     chat_models.BoundedChatOpenAI = ChatOpenAI
+
+if "chunk_timeout" in _off:
+    from chat.llm import chat_models
+
+    class _PerChunkWaitFor(chat_models.BoundedChatOpenAI):
+        def __init__(self, **kwargs):
+            kwargs["stream_chunk_timeout"] = 120.0  # langchain-openai's default
+            super().__init__(**kwargs)
+
+    chat_models.BoundedChatOpenAI = _PerChunkWaitFor

@@ -407,6 +407,7 @@ PATH_VARIANTS = {
     "app_httpx": "SDK on httpx instead of aiohttp",
     "app_json": "stdlib json frames instead of orjson",
     "app_unbounded": "every LangChain chunk held (no bounded stream)",
+    "app_chunkwait": "LangChain's per-chunk wait_for on (its 120 s default)",
     "app_uvloop": "daphne on uvloop",
     "app_uv": "uvicorn (uvloop, websockets-sansio)",
     "app_gr": "granian (one worker)",

@@ -116,6 +116,14 @@ VARIANTS = {
         {"BENCH_OFF": "bounded"},
         app=True,
     ),
+    "app_chunkwait": Variant(
+        "app_chunkwait",
+        "app, LangChain's per-chunk wait_for",
+        "daphne",
+        TOGGLES,
+        {"BENCH_OFF": "chunk_timeout"},
+        app=True,
+    ),
     "app_uvloop": Variant(
         "app_uvloop",
         "app daphne on uvloop",

@@ -1,7 +1,8 @@
 """CPU per token of each piece of the stream path, each change on and off, in one
 process (no server, no sockets to clients): the provider stream through the openai
-SDK on httpx or on aiohttp, the same under `astream_events` (on plain ChatOpenAI,
-and on chat/llm/bounded_stream.py's, which merges held chunks as it goes), on
+SDK on httpx or on aiohttp, the same under `astream_events` (on plain ChatOpenAI;
+on chat/llm/bounded_stream.py's, which merges held chunks as it goes; and on that
+with LangChain's per-chunk `wait_for` off, as the app builds it), on
 asyncio's loop or uvloop, and a delta frame encoded by the stdlib or orjson.
 
     .venv/bin/python -m bench.stream_path [--tokens 2000] [--streams 20] [--repeat 3]
@@ -78,10 +79,13 @@ async def one_run(kind: str, transport: str, url: str, k: int, streams: int) -> 
         def go():
             return sdk_stream(client, "bench", k)
     else:
-        cls = ChatOpenAI
-        if kind == "bounded":
+        cls, extra = ChatOpenAI, {}
+        if kind in ("bounded", "app"):
             from chat.llm.bounded_stream import BoundedChatOpenAI as cls
+        if kind == "app":  # as chat/llm/chat_models.py builds it
+            extra = {"stream_chunk_timeout": None}
         llm = cls(
+            **extra,
             model="bench",
             base_url=url,
             api_key="bench",
@@ -189,7 +193,12 @@ def main(argv=None) -> int:
             for kind in ("sdk", "events")
             for transport in ("httpx", "aiohttp")
             for loop in ("asyncio", "uvloop")
-        ] + [("bounded", "httpx", "asyncio"), ("bounded", "aiohttp", "uvloop")]
+        ] + [
+            ("bounded", "httpx", "asyncio"),
+            ("app", "httpx", "asyncio"),
+            ("app", "aiohttp", "asyncio"),
+            ("app", "aiohttp", "uvloop"),
+        ]
         for kind, transport, loop in cases:
             us = run_case(
                 kind,

@@ -118,6 +118,10 @@ def _build(
         # Retries live in one layer of ours (chat/llm/failover.py): the SDK's would
         # wait out any Retry-After up to two minutes and hide 429s from the breaker.
         max_retries=0,
+        # Gaps between chunks are timed once, by our own watchdog (failover.py,
+        # LLM_CHUNK_GAP_TIMEOUT); LangChain's would wrap every chunk in
+        # asyncio.wait_for, a task per token.
+        stream_chunk_timeout=None,
         # aiohttp under the SDK (chat/llm/transport.py); None: the SDK's httpx.
         http_async_client=provider_http_client() if http_client == "aiohttp" else None,
     )
