@@ -403,12 +403,12 @@ def markdown(run: dict) -> str:
 # Issue 22: the app with each change of the stream path switched back off, and
 # other servers, against the app as it ships (daphne, aiohttp, orjson, bounded).
 PATH_VARIANTS = {
-    "app": "app as it ships (daphne)",
+    "app": "app as it ships (daphne on uvloop)",
     "app_httpx": "SDK on httpx instead of aiohttp",
     "app_json": "stdlib json frames instead of orjson",
     "app_unbounded": "every LangChain chunk held (no bounded stream)",
     "app_chunkwait": "LangChain's per-chunk wait_for on (its 120 s default)",
-    "app_uvloop": "daphne on uvloop",
+    "app_asyncio": "daphne on asyncio's loop instead of uvloop",
     "app_uv": "uvicorn (uvloop, websockets-sansio)",
     "app_gr": "granian (one worker)",
 }

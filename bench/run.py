@@ -78,8 +78,9 @@ VARIANTS = {
         "bench.baselines.starlette_asgi:application",
         {"BENCH_SOURCE": "openai"},
     ),
+    # As bin/web serves it: daphne on uvloop.
     "app": Variant(
-        "app", "app daphne", "daphne", "chatproject.asgi:application", app=True
+        "app", "app daphne", "daphne_uvloop", "chatproject.asgi:application", app=True
     ),
     "app_uv": Variant(
         "app_uv", "app uvicorn", "uvicorn", "chatproject.asgi:application", app=True
@@ -95,7 +96,7 @@ VARIANTS = {
     "app_httpx": Variant(
         "app_httpx",
         "app, SDK on httpx",
-        "daphne",
+        "daphne_uvloop",
         TOGGLES,
         {"LLM_HTTP_CLIENT": "httpx"},
         app=True,
@@ -103,7 +104,7 @@ VARIANTS = {
     "app_json": Variant(
         "app_json",
         "app, stdlib json frames",
-        "daphne",
+        "daphne_uvloop",
         TOGGLES,
         {"BENCH_OFF": "orjson"},
         app=True,
@@ -111,7 +112,7 @@ VARIANTS = {
     "app_unbounded": Variant(
         "app_unbounded",
         "app, every chunk held",
-        "daphne",
+        "daphne_uvloop",
         TOGGLES,
         {"BENCH_OFF": "bounded"},
         app=True,
@@ -119,15 +120,15 @@ VARIANTS = {
     "app_chunkwait": Variant(
         "app_chunkwait",
         "app, LangChain's per-chunk wait_for",
-        "daphne",
+        "daphne_uvloop",
         TOGGLES,
         {"BENCH_OFF": "chunk_timeout"},
         app=True,
     ),
-    "app_uvloop": Variant(
-        "app_uvloop",
-        "app daphne on uvloop",
-        "daphne_uvloop",
+    "app_asyncio": Variant(
+        "app_asyncio",
+        "app daphne on asyncio's loop",
+        "daphne",
         "chatproject.asgi:application",
         app=True,
     ),
@@ -144,7 +145,7 @@ VARIANTS = {
     "app_r1": Variant(
         "app_r1",
         "app, Redis, 1 process",
-        "daphne",
+        "daphne_uvloop",
         "chatproject.asgi:application",
         {"REDIS_URL": BENCH_REDIS_URL},
         app=True,
@@ -345,11 +346,11 @@ class Bench:
                 variant.asgi,
             ]
         elif variant.server == "daphne_uvloop":
-            argv = [PY, "-m", "bench.daphne_uvloop", "-b", "127.0.0.1", "-p"]
+            argv = [PY, "-m", "chatproject.daphne_uvloop", "-b", "127.0.0.1", "-p"]
             argv += [str(port), variant.asgi]
         elif variant.server == "supervisor":
             argv = [PY, "-m", "chatproject.supervisor", "--host", "127.0.0.1"]
-            argv += ["--port", str(port), "--", str(ROOT / ".venv/bin/daphne")]
+            argv += ["--port", str(port), "--", PY, "-m", "chatproject.daphne_uvloop"]
             argv += ["--fd", "{fd}", variant.asgi]
         elif variant.server == "granian":
             argv = [str(ROOT / ".venv/bin/granian"), "--interface", "asgi"]

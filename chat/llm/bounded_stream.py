@@ -23,9 +23,10 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.outputs.chat_generation import merge_chat_generation_chunks
 from langchain_openai import ChatOpenAI
 
-# Chunks held before they are merged into one: the merge copies the text so far,
-# so merging every chunk would cost O(n²); every 32 keeps that under 1/32 of it.
-MERGE_EVERY = 32
+# Chunks held before they are merged into one. A merge builds one new chunk and
+# copies the text so far, so merging every chunk would cost O(n²) copying; every
+# 8 keeps a stream's chunks under 20 KiB for about 1% more CPU per token.
+MERGE_EVERY = 8
 
 
 def _held_chunks(frame) -> list | None:
