@@ -437,50 +437,38 @@ def _per_variant(results: dict, names: dict, base: str, columns) -> str | None:
                 bval = get(bres) if bres and "failed" not in bres else None
                 cells.append(_ratio(value, bval))
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    errors = ", ".join(f"{v} {_errors(results[v])}" for v in rows)
+    return "\n".join(lines) + f"\n\nErrors: {errors}."
 
 
 def _errors(rs: dict) -> int:
     return sum(r.get("error_count", 0) or 0 for r in rs.values() if "failed" not in r)
 
 
+def _tokens_per_s(res: dict) -> float | None:
+    return res.get("tokens_per_s")
+
+
+def _cpu_per_token(res: dict) -> float | None:
+    return res.get("cpu_us_per_token")
+
+
 def path_table(results: dict) -> str | None:
     """One row per stream-path variant, ratios to the app as it ships."""
     columns = [
-        ("tokens/s, 300 fast", "fast300", lambda r: r.get("tokens_per_s"), True),
-        (
-            "CPU µs/token, 300 fast",
-            "fast300",
-            lambda r: r.get("cpu_us_per_token"),
-            True,
-        ),
-        (
-            "CPU µs/token, 20 paced",
-            "paced20",
-            lambda r: r.get("cpu_us_per_token"),
-            True,
-        ),
+        ("tokens/s, 300 fast", "fast300", _tokens_per_s, True),
+        ("CPU µs/token, 300 fast", "fast300", _cpu_per_token, True),
+        ("CPU µs/token, 20 paced", "paced20", _cpu_per_token, True),
         ("KiB per streaming socket", "paced300", _stream_mem, True),
     ]
-    table = _per_variant(results, PATH_VARIANTS, "app", columns)
-    if table is None:
-        return None
-    errors = ", ".join(
-        f"{v} {_errors(results[v])}" for v in PATH_VARIANTS if v in results
-    )
-    return f"{table}\n\nErrors: {errors}."
+    return _per_variant(results, PATH_VARIANTS, "app", columns)
 
 
 def processes_table(results: dict) -> str | None:
     """Processes × streams: tokens/s at saturation against one process."""
     columns = [
-        ("tokens/s, 300 fast", "fast300", lambda r: r.get("tokens_per_s"), True),
-        (
-            "CPU µs/token, 300 fast",
-            "fast300",
-            lambda r: r.get("cpu_us_per_token"),
-            False,
-        ),
+        ("tokens/s, 300 fast", "fast300", _tokens_per_s, True),
+        ("CPU µs/token, 300 fast", "fast300", _cpu_per_token, False),
         (
             "Redis commands/token",
             "fast300",
@@ -493,7 +481,7 @@ def processes_table(results: dict) -> str | None:
             lambda r: r.get("redis_cpu_us_per_token"),
             False,
         ),
-        ("tokens/s, 300 paced", "paced300", lambda r: r.get("tokens_per_s"), True),
+        ("tokens/s, 300 paced", "paced300", _tokens_per_s, True),
         (
             "server's cores busy %, 300 fast",
             "fast300",
@@ -501,13 +489,7 @@ def processes_table(results: dict) -> str | None:
             False,
         ),
     ]
-    table = _per_variant(results, PROCESS_VARIANTS, "app_r1", columns)
-    if table is None:
-        return None
-    errors = ", ".join(
-        f"{v} {_errors(results[v])}" for v in PROCESS_VARIANTS if v in results
-    )
-    return f"{table}\n\nErrors: {errors}."
+    return _per_variant(results, PROCESS_VARIANTS, "app_r1", columns)
 
 
 def details(run: dict) -> str:

@@ -6,7 +6,6 @@ other is stored `interrupted`, sockets close with 4012, and the process exits.""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from tests.deploy.test_scale_out import (
     quick_and_slow_in_flight,
     stored,
 )
+from tests.deploy.test_web_concurrency import sigterm_to_parent_drains
 
 pytestmark = [
     pytest.mark.postgres,
@@ -103,15 +103,5 @@ async def test_uvicorn_workers_drain_on_sigterm_to_the_parent(
         client.sockets(quick, dyno) as (q_ws,),
         client.sockets(slow, dyno) as (s_ws,),
     ):
-        q_start, s_start = await quick_and_slow_in_flight(fake_llm, q_ws, s_ws)
-        os.kill(dyno.web_pid, signal.SIGTERM)
-        stopped_at = time.monotonic()
-        q_end, q_code, s_end, s_code = await drained(q_ws, s_ws)
-
-    assert q_end["status"] == "complete"
-    assert s_end["status"] == "interrupted" and s_end["content"]
-    assert q_code == s_code == CLOSE_RESTARTING
-    assert dyno.wait_web_exit(timeout=10), dyno.log_tail()
-    assert time.monotonic() - stopped_at < GRACE_SECONDS + 10
-    assert stored(database, s_start["message"]) == ("interrupted", s_end["content"])
+        await sigterm_to_parent_drains(dyno, fake_llm, database, q_ws, s_ws)
     assert dyno.log_path.read_text().count("SIGTERM: draining") == 2

@@ -57,6 +57,24 @@ async def socket_on(user: client.User, dyno, pid: int, tries: int = 9):
     raise AssertionError(f"no socket landed on process {pid} in {tries} tries")
 
 
+async def sigterm_to_parent_drains(dyno, fake_llm, database, q_ws, s_ws) -> None:
+    """Two replies in flight, then SIGTERM to the dyno's parent process alone: the
+    quick reply completes, the slow one is stored `interrupted`, both sockets
+    close 4012, and every process exits within the grace period and a little."""
+    q_start, s_start = await quick_and_slow_in_flight(fake_llm, q_ws, s_ws)
+    os.kill(dyno.web_pid, signal.SIGTERM)
+    stopped_at = time.monotonic()
+    q_end, q_code, s_end, s_code = await drained(q_ws, s_ws)
+
+    assert q_end["status"] == "complete"
+    assert s_end["status"] == "interrupted" and s_end["content"]
+    assert q_code == s_code == CLOSE_RESTARTING
+    assert dyno.wait_web_exit(timeout=10), dyno.log_tail()
+    assert time.monotonic() - stopped_at < GRACE_SECONDS + 10
+    assert stored(database, q_start["message"]) == ("complete", q_end["content"])
+    assert stored(database, s_start["message"]) == ("interrupted", s_end["content"])
+
+
 @pytest.fixture
 def two_processes(slug, config, tmp_path):
     with dynos_running(slug, config, tmp_path, 1, WEB_CONCURRENCY=PROCESSES) as (dyno,):
@@ -77,19 +95,7 @@ async def test_sigterm_to_the_supervisor_drains_every_process(
         socket_on(quick, dyno, first) as q_ws,
         socket_on(slow, dyno, second) as s_ws,
     ):
-        q_start, s_start = await quick_and_slow_in_flight(fake_llm, q_ws, s_ws)
-
-        os.kill(dyno.web_pid, signal.SIGTERM)
-        stopped_at = time.monotonic()
-        q_end, q_code, s_end, s_code = await drained(q_ws, s_ws)
-
-    assert q_end["status"] == "complete"
-    assert s_end["status"] == "interrupted" and s_end["content"]
-    assert q_code == s_code == CLOSE_RESTARTING
-    assert dyno.wait_web_exit(timeout=10), dyno.log_tail()
-    assert time.monotonic() - stopped_at < GRACE_SECONDS + 10
-    assert stored(database, q_start["message"]) == ("complete", q_end["content"])
-    assert stored(database, s_start["message"]) == ("interrupted", s_end["content"])
+        await sigterm_to_parent_drains(dyno, fake_llm, database, q_ws, s_ws)
     log = dyno.log_path.read_text()
     assert log.count("SIGTERM: draining") == PROCESSES + 1  # each, and the supervisor
 
