@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Literal
 
+import orjson
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -189,4 +189,6 @@ def end_unsaved_frame(message_id: str, content: str) -> dict:
 
 
 def dumps(frame: dict) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    """A frame's JSON text: orjson, 0.2 µs for a delta against the stdlib's 2.4
+    (bench/stream_path.py); the same compact UTF-8 output."""
+    return orjson.dumps(frame).decode()
