@@ -40,9 +40,10 @@ from chat.limits import Admission, LimitsUnavailable, admit
 from chat.llm import chat_models, prompts
 from chat.llm.failover import stream_reply
 from chat.llm.registry import cost, get_spec
-from chat.llm.streaming import StreamStats, Usage
-from chat.llm.tokens import count_messages, count_text
+from chat.llm.streaming import StreamStats
+from chat.llm.tokens import count_messages
 from chat.llm.trimming import trim_history
+from chat.llm.usage_count import billed_usage
 from chat.logs import log_context
 from chat.models import Message
 from chat.observability import metrics
@@ -401,20 +402,6 @@ def _broken(raw: list[str]) -> str:
     return Message.Status.INTERRUPTED if raw else Message.Status.FAILED
 
 
-def _usage(model: str, turn: Turn, stats: StreamStats, raw_text: str, status) -> Usage:
-    """The provider's usage when it sent one, else our own (high-side) count. A call
-    that failed before any text is not billed by providers: zero."""
-    if stats.usage is not None:
-        return stats.usage
-    if status == Message.Status.FAILED and not raw_text:
-        return Usage(estimated=True)
-    return Usage(
-        input_tokens=count_messages(turn.messages, model),
-        output_tokens=count_text(raw_text, model) if raw_text else 0,
-        estimated=True,
-    )
-
-
 def _failed_calls(turn: Turn, stats: StreamStats) -> list[FailedCall]:
     """The attempts before the call that gave the reply: tried, failed before any
     text (providers bill none of it), then retried or passed to a fallback."""
@@ -444,7 +431,14 @@ async def _finish(
     hub = get_hub()
     model = stats.model or turn.model
     raw_text = "".join(raw)
-    usage = _usage(model, turn, stats, raw_text, status)
+    usage = await billed_usage(
+        model=model,
+        endpoint=stats.endpoint or chat_models.endpoint(),
+        messages=turn.messages,
+        text=raw_text,
+        provider=stats.usage,
+        failed_before_text=status == Message.Status.FAILED,
+    )
     # A hit keeps the original token counts (what was served) but costs nothing;
     # chat.usage leaves cache_hit rows out of totals and prices them as savings.
     reply_cost = (
