@@ -356,7 +356,14 @@ async def _stream(
         if hit is not None:
             source = replay_reply(hit, stats)
         else:
-            source = stream_reply(turn.messages, _config(turn), stats)
+            source = stream_reply(
+                turn.messages,
+                _config(turn),
+                stats,
+                on_status=lambda words, retry: hub.note(
+                    turn.reply_id, protocol.status_frame(turn.reply_id, words, retry)
+                ),
+            )
         async for piece in source:
             raw.append(piece)
             safe = output_filter.feed(piece)

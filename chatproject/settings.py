@@ -417,3 +417,7 @@ CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS = env.float(
 CHAT_UPSTREAM_MAX_PAUSE_SECONDS = env.float(
     "CHAT_UPSTREAM_MAX_PAUSE_SECONDS", default=300.0
 )
+
+# --- Reliability (docs/operations.md) ---
+# Seconds without a chunk before a reply's tabs get a `status` frame (0: never).
+CHAT_STATUS_INTERVAL_SECONDS = env.float("CHAT_STATUS_INTERVAL_SECONDS", default=5.0)
