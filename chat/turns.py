@@ -49,6 +49,7 @@ from chat.models import Message
 from chat.observability import metrics
 from chat.observability.callbacks import CallMeter
 from chat.observability.tracing import tracing_callbacks
+from chat.send_locks import send_lock
 
 log = logging.getLogger("chat.turns")
 
@@ -93,6 +94,20 @@ def screen_input(text: str) -> list[str]:
 
 
 async def turn_begin(
+    *, user, client_id: uuid.UUID, conversation_id: uuid.UUID | None, content: str
+) -> Turn:
+    """Check and store a new message; a resend of a known client id returns its turn,
+    even one arriving on another process at the same instant (chat/send_locks.py)."""
+    async with send_lock(user_id=user.pk, client_id=client_id):
+        return await _turn_begin(
+            user=user,
+            client_id=client_id,
+            conversation_id=conversation_id,
+            content=content,
+        )
+
+
+async def _turn_begin(
     *, user, client_id: uuid.UUID, conversation_id: uuid.UUID | None, content: str
 ) -> Turn:
     """Check and store a new message; a resend of a known client id returns its turn.
