@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 from django import forms
-from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
@@ -35,8 +34,9 @@ from chat.cache.admin_actions import (
     clear_whole_cache,
 )
 from chat.limits import LimitsUnavailable, budget_reset
+from chat.limits.admin_quota import QuotaAdmin, describe
 from chat.limits.policies import forget_quota, resolve
-from chat.models import Conversation, ErrorRecord, Message, ModelCall
+from chat.models import Conversation, ErrorRecord, Message, ModelCall, Quota
 from chat.observability import dashboard
 from chat.observability.charts import money
 from chat.observability.tracing import trace_url
@@ -92,12 +92,6 @@ def admin_nav(active: str) -> list[tuple[str, str, bool]]:
         ),
     ]
     return [(label, reverse(name), key == active) for key, label, name in pages]
-
-
-# The limits module's Quota, once chat/models.py imports it (so it has a table);
-# read once here, because importing chat.limits.admin_quota later would register
-# the model without one.
-QUOTA = apps.all_models["chat"].get("quota")
 
 
 class NavListMixin:
@@ -495,19 +489,13 @@ class ChatUserAdmin(NavListMixin, LlmCacheAdminMixin, UserAdmin):
 
     def get_queryset(self, request):
         users = usage.with_period_usage(super().get_queryset(request))
-        if QUOTA is not None:
-            users = users.select_related("chat_quota")
-        return users
+        return users.select_related("chat_quota")
 
     def get_list_filter(self, request):
-        if QUOTA is None:
-            return self.list_filter
         return (*self.list_filter, "chat_quota__plan")
 
     @staticmethod
     def _quota(user):
-        if QUOTA is None:
-            return None
         try:
             return user.chat_quota
         except ObjectDoesNotExist:
@@ -520,10 +508,6 @@ class ChatUserAdmin(NavListMixin, LlmCacheAdminMixin, UserAdmin):
 
     @admin.display(description="limits")
     def limits(self, user) -> str:
-        if QUOTA is None:
-            return "site defaults"
-        from chat.limits.admin_quota import describe
-
         return describe(resolve(self._quota(user)))
 
     @admin.display(description="tokens today", ordering="tokens_today")
@@ -588,25 +572,25 @@ class ChatUserAdmin(NavListMixin, LlmCacheAdminMixin, UserAdmin):
 
 if admin.site.is_registered(User):
     admin.site.unregister(User)
-if QUOTA is not None:
-    from chat.limits.admin_quota import QuotaAdmin
 
-    class QuotaInline(admin.StackedInline):
-        model = QUOTA
-        extra = 0
-        max_num = 1
-        fields = (
-            "plan",
-            "unlimited",
-            "rate_limits",
-            "max_concurrent_replies",
-            ("tokens_per_day", "tokens_per_month"),
-            ("cost_per_day", "cost_per_month"),
-            "note",
-        )
-        verbose_name = "quota"
-        verbose_name_plural = "quota (blank fields follow the site defaults)"
 
-    ChatUserAdmin.inlines = [QuotaInline]
-    admin.site.register(QUOTA, QuotaAdmin)
+class QuotaInline(admin.StackedInline):
+    model = Quota
+    extra = 0
+    max_num = 1
+    fields = (
+        "plan",
+        "unlimited",
+        "rate_limits",
+        "max_concurrent_replies",
+        ("tokens_per_day", "tokens_per_month"),
+        ("cost_per_day", "cost_per_month"),
+        "note",
+    )
+    verbose_name = "quota"
+    verbose_name_plural = "quota (blank fields follow the site defaults)"
+
+
+ChatUserAdmin.inlines = [QuotaInline]
+admin.site.register(Quota, QuotaAdmin)
 admin.site.register(User, ChatUserAdmin)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from chat import conversations, protocol, records, shutdown, watchers
+from chat import conversations, protocol, shutdown
 from chat.cache.keys import generation_params
 from chat.cache.replies import (
     CachedReply,
@@ -31,7 +31,7 @@ from chat.cache.replies import (
     reply_store,
 )
 from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
-from chat.delivery import get_hub
+from chat.delivery import get_hub, watchers
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
 from chat.guards.injection import make_canary, screen
 from chat.guards.output_filter import StreamFilter
@@ -46,7 +46,7 @@ from chat.llm.trimming import trim_history
 from chat.llm.usage_count import billed_usage
 from chat.logs import log_context
 from chat.models import Message
-from chat.observability import metrics
+from chat.observability import metrics, records
 from chat.observability.callbacks import CallMeter
 from chat.observability.tracing import tracing_callbacks
 from chat.send_locks import send_lock

@@ -15,11 +15,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from chat import conversations, usage
-from chat.errors import NotFound
+from chat.errors import NotFound, Unauthenticated
 from chat.llm.chat_models import is_demo, model_name
 from chat.models import Conversation
 from chat.protocol import usage_of
 from chat.rendering import render_markdown
+from chat.responses import error_response
 
 
 @login_required
@@ -61,9 +62,7 @@ def _api_login_required(view):
     async def wrapped(request, *args, **kwargs):
         user = await request.auser()
         if not user.is_authenticated:
-            return JsonResponse(
-                {"code": "unauthenticated", "message": "Log in first."}, status=401
-            )
+            return error_response(Unauthenticated())
         request.user = user
         return await view(request, *args, **kwargs)
 
@@ -93,7 +92,7 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             user=request.user, conversation_id=pk
         )
     except NotFound as exc:
-        return JsonResponse({"code": exc.code, "message": exc.message}, status=404)
+        return error_response(exc)
     if request.method == "DELETE":
         await conversation.adelete()
         return JsonResponse({"deleted": str(pk)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from chat.limits.policies import Policy, forget_quota, resolve
-from chat.limits.quota_models import Quota
+from chat.models import Quota
 
 
 def describe(policy: Policy) -> str:

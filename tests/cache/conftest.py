@@ -41,12 +41,6 @@ def redis_reachable() -> bool:
 
 
 @pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Users made by fixtures here need no slow password hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def fresh_cache(settings):
     """Each test starts with no store instances, zeroed counters, default policy."""
     settings.CHAT_CACHE_BACKEND = "memory"

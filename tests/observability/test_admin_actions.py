@@ -190,7 +190,7 @@ def test_an_error_shows_its_details_and_links(staff_client, user, conversation):
 def test_users_show_their_quota_plan_and_limits(
     staff_client, user, other_user, django_assert_max_num_queries
 ):
-    from chat.limits.quota_models import Quota
+    from chat.models import Quota
 
     Quota.objects.create(user=user, plan="team", tokens_per_day=5000)
     with django_assert_max_num_queries(8):

@@ -18,8 +18,6 @@ from chat.cache.backends.base import CacheBackend
 log = logging.getLogger("chat.cache")
 
 BACKENDS = ("off", "memory", "sqlite", "redis")
-DEFAULT_NAMESPACE = "chat:llmcache"
-DEFAULT_MAX_ENTRIES = 10_000
 
 _instances: dict[tuple, CacheBackend] = {}
 _lock = threading.Lock()
@@ -27,26 +25,26 @@ _lock = threading.Lock()
 
 def backend_name() -> str:
     """The configured store: off, memory, sqlite or redis."""
-    name = getattr(settings, "CHAT_CACHE_BACKEND", "") or ""
+    name = settings.CHAT_CACHE_BACKEND
     if not name:
         return "redis" if settings.REDIS_URL else "memory"
     return name.strip().lower()
 
 
 def sqlite_path() -> Path:
-    path = getattr(settings, "CHAT_CACHE_SQLITE_PATH", "") or ""
+    path = settings.CHAT_CACHE_SQLITE_PATH
     return Path(path) if path else Path(settings.BASE_DIR) / ".cache" / "llm.sqlite3"
 
 
 def namespace() -> str:
-    return getattr(settings, "CHAT_CACHE_NAMESPACE", "") or DEFAULT_NAMESPACE
+    return settings.CHAT_CACHE_NAMESPACE
 
 
 def get_backend() -> CacheBackend | None:
     """The store for the current settings, or None when the cache is off (or its
     configuration cannot work: the system check reports why)."""
     name = backend_name()
-    max_entries = int(getattr(settings, "CHAT_CACHE_MAX_ENTRIES", DEFAULT_MAX_ENTRIES))
+    max_entries = int(settings.CHAT_CACHE_MAX_ENTRIES)
     if name == "memory":
         config: tuple = ("memory", max_entries)
     elif name == "sqlite":

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from chat import conversations, protocol
 from chat.delivery import get_hub
+from chat.delivery.sweeper import orphan_interrupt
 from chat.models import Message
 from chat.redis_client import redis_enabled
-from chat.sweeper import orphan_interrupt
 
 
 async def reply_for_join(*, user, message_id: uuid.UUID) -> Message:
