@@ -4,8 +4,9 @@ sequence number and follow it live; stops reach the process that generates.
 Producers never wait on Redis per token: chunks queue locally and one writer task
 per reply appends them in batches (each entry carries its last sequence number).
 Sockets on the generating process (nearly all of them) follow an in-process copy
-with the same sequence numbers: a follower blocked in XREAD holds a pooled Redis
-connection, so 300 local streams had exhausted the pool (bench/README.md).
+with the same sequence numbers; sockets following a reply from another process
+share the process's one stream reader (chat/delivery/streams.py), so the number
+of followers costs no connections.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from chat.delivery.memory import MemoryHub
+from chat.delivery.streams import StreamReader
 from chat.redis_client import get_redis, redis_key
 
 log = logging.getLogger("chat.delivery")
@@ -114,6 +116,8 @@ class RedisHub:
         self._flushing: set[asyncio.Task] = set()
         # What this process generates, for the sockets here that follow it.
         self._local = MemoryHub(retain_seconds=LOCAL_RETAIN_SECONDS)
+        # What other processes generate, for the sockets here that follow it.
+        self._reader = StreamReader()
 
     def open(self, message_id: str, task: asyncio.Task | None = None) -> None:
         self._writers[message_id] = _Writer(message_id)
@@ -202,40 +206,37 @@ class RedisHub:
             async for frame in self._local.follow(message_id, after=after):
                 yield frame
             return
-        client = get_redis(blocking_reads=True)
         key = stream_key(message_id)
         coalesce = settings.CHAT_COALESCE_MS / 1000
-        last_id = "0-0"
         sent = after
-        while True:
-            # Block for less than the client's socket timeout, then poll again.
-            result = await client.xread({key: last_id}, block=BLOCK_MS, count=512)
-            if not result:
-                if not await client.exists(alive_key(message_id)):
-                    return  # its process died: storage has the last word
-                continue
-            text: list[str] = []
-            for entry_id, fields in result[0][1]:
-                last_id = entry_id
-                if b"o" in fields:
+        async with self._reader.subscribe(key) as subscription:
+            while True:
+                entries = await subscription.next_entries(BLOCK_MS / 1000)
+                if entries is None:
+                    if not await get_redis().exists(alive_key(message_id)):
+                        return  # its process died: storage has the last word
                     continue
-                if b"c" in fields:
-                    chunks = json.loads(fields[b"c"])
-                    seq = int(fields[b"s"])
-                    first = seq - len(chunks) + 1
-                    text.extend(chunks[max(sent + 1 - first, 0) :])
-                    sent = max(sent, seq)
-                    continue
+                text: list[str] = []
+                for _, fields in entries:
+                    if b"o" in fields:
+                        continue
+                    if b"c" in fields:
+                        chunks = json.loads(fields[b"c"])
+                        seq = int(fields[b"s"])
+                        first = seq - len(chunks) + 1
+                        text.extend(chunks[max(sent + 1 - first, 0) :])
+                        sent = max(sent, seq)
+                        continue
+                    if text:
+                        yield _delta(message_id, sent, text)
+                        text = []
+                    yield json.loads(fields.get(b"n") or fields[b"e"])
+                    if b"e" in fields:
+                        return
                 if text:
                     yield _delta(message_id, sent, text)
-                    text = []
-                yield json.loads(fields.get(b"n") or fields[b"e"])
-                if b"e" in fields:
-                    return
-            if text:
-                yield _delta(message_id, sent, text)
-            if coalesce:
-                await asyncio.sleep(coalesce)
+                if coalesce:
+                    await asyncio.sleep(coalesce)
 
 
 def _delta(message_id: str, seq: int, text: list[str]) -> dict:

@@ -71,6 +71,15 @@ class PrivateRedis:
     def connected_clients(self) -> int:
         return int(self.client().info("clients")["connected_clients"]) - 1
 
+    def clients_by_name(self) -> dict[str, int]:
+        """Connected clients by CLIENT SETNAME (the app names its pools)."""
+        counts: dict[str, int] = {}
+        for client in self.client().client_list():
+            name = client.get("name")
+            if name:  # the app's; this test's own are unnamed
+                counts[name] = counts.get(name, 0) + 1
+        return counts
+
 
 def _pg_bin(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
