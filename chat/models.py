@@ -27,7 +27,28 @@ class Conversation(models.Model):
         return self.title or str(self.id)
 
 
-class Message(models.Model):
+class UsageFields(models.Model):
+    """What producing a reply used, cost and took, and how it failed: stored on the
+    reply (Message) and on each ledger row (ModelCall)."""
+
+    input_tokens = models.PositiveIntegerField(default=0)
+    cached_input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    # True when the provider reported no usage and the figures are our own count.
+    usage_estimated = models.BooleanField(default=False)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+USAGE_FIELDS = tuple(field.name for field in UsageFields._meta.fields)
+
+
+class Message(UsageFields):
     class Role(models.TextChoices):
         USER = "user", "User"
         ASSISTANT = "assistant", "Assistant"
@@ -68,15 +89,6 @@ class Message(models.Model):
     # of later prompts.
     superseded = models.BooleanField(default=False)
     model = models.CharField(max_length=100, blank=True)
-    input_tokens = models.PositiveIntegerField(default=0)
-    cached_input_tokens = models.PositiveIntegerField(default=0)
-    output_tokens = models.PositiveIntegerField(default=0)
-    # True when the provider reported no usage and the figures are our own count.
-    usage_estimated = models.BooleanField(default=False)
-    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))
-    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=32, blank=True)
     # The response-cache key this reply was stored under or served from; lets an
     # admin purge the entry behind a wrong reply.
     cache_key = models.CharField(max_length=64, blank=True, db_index=True)
@@ -115,7 +127,7 @@ class ModelCallQuerySet(models.QuerySet):
         return calls
 
 
-class ModelCall(models.Model):
+class ModelCall(UsageFields):
     """One row per model call: the usage ledger that totals, budgets and dashboards
     read. It outlives deleted conversations so history and spending stay true."""
 
@@ -131,15 +143,7 @@ class ModelCall(models.Model):
     model = models.CharField(max_length=100)
     endpoint = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=Message.Status.choices)
-    input_tokens = models.PositiveIntegerField(default=0)
-    cached_input_tokens = models.PositiveIntegerField(default=0)
-    output_tokens = models.PositiveIntegerField(default=0)
-    usage_estimated = models.BooleanField(default=False)
-    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))
     cache_hit = models.BooleanField(default=False)
-    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=32, blank=True)
     run_id = models.CharField(max_length=64, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -19,7 +19,10 @@ import weakref
 import redis.asyncio as redis
 from django.conf import settings
 
-_clients: dict[tuple[int, str, str], redis.Redis] = {}
+from chat.stores import StoreRegistry
+
+_clients: StoreRegistry[redis.Redis] = StoreRegistry(per_loop=True)
+_pools: weakref.WeakSet[_Pool] = weakref.WeakSet()
 _reapers: set[asyncio.Task] = set()
 
 
@@ -35,6 +38,8 @@ def redis_key(*parts: object) -> str:
 class _Pool(redis.BlockingConnectionPool):
     """A blocking pool that remembers when each connection was last given back, so
     idle ones can be closed."""
+
+    purpose = "main"
 
     async def release(self, connection) -> None:
         connection.chat_released_at = time.monotonic()
@@ -64,29 +69,31 @@ def get_redis(*, blocking_reads: bool = False) -> redis.Redis:
     `blocking_reads` is for the process's one stream reader: its XREAD blocks,
     so it has a connection of its own and commands never wait behind it."""
     url = settings.REDIS_URL
+    return _clients.get((url, blocking_reads), lambda: _connect(url, blocking_reads))
+
+
+def _connect(url: str, blocking_reads: bool) -> redis.Redis:
     purpose = "reader" if blocking_reads else "main"
-    loop = asyncio.get_running_loop()
-    key = (id(loop), url, purpose)
-    client = _clients.get(key)
-    if client is None:
-        options: dict = {
-            "socket_connect_timeout": 2,
-            "socket_timeout": 5,
-            "health_check_interval": 30,
-            # Named, so CLIENT LIST shows what holds each connection.
-            "client_name": f"djchat:{purpose}",
-        }
-        if url.startswith("rediss://"):
-            options["ssl_cert_reqs"] = settings.REDIS_SSL_CERT_REQS
-        size = 1 if blocking_reads else settings.REDIS_MAX_CONNECTIONS
-        # Past max_connections a blocking pool waits instead of raising.
-        pool = _Pool.from_url(url, max_connections=size, timeout=5, **options)
-        client = redis.Redis(connection_pool=pool)
-        _clients[key] = client
-        task = loop.create_task(_close_idle(weakref.ref(pool)), name="redis-idle")
-        _reapers.add(task)
-        task.add_done_callback(_reapers.discard)
-    return client
+    options: dict = {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "health_check_interval": 30,
+        # Named, so CLIENT LIST shows what holds each connection.
+        "client_name": f"djchat:{purpose}",
+    }
+    if url.startswith("rediss://"):
+        options["ssl_cert_reqs"] = settings.REDIS_SSL_CERT_REQS
+    size = 1 if blocking_reads else settings.REDIS_MAX_CONNECTIONS
+    # Past max_connections a blocking pool waits instead of raising.
+    pool = _Pool.from_url(url, max_connections=size, timeout=5, **options)
+    pool.purpose = purpose
+    _pools.add(pool)
+    task = asyncio.get_running_loop().create_task(
+        _close_idle(weakref.ref(pool)), name="redis-idle"
+    )
+    _reapers.add(task)
+    task.add_done_callback(_reapers.discard)
+    return redis.Redis(connection_pool=pool)
 
 
 async def _close_idle(pool_ref: weakref.ref) -> None:
@@ -106,6 +113,12 @@ async def _close_idle(pool_ref: weakref.ref) -> None:
 def connection_counts() -> dict[str, int]:
     """Open connections of this process's pools, by purpose (for /metrics)."""
     counts = {"main": 0, "reader": 0}
-    for (_, _, purpose), client in list(_clients.items()):
-        counts[purpose] += client.connection_pool.open_connections()
+    for pool in list(_pools):
+        counts[pool.purpose] += pool.open_connections()
     return counts
+
+
+async def close_clients() -> None:
+    """Close the running loop's clients (a test's loop, before it ends)."""
+    for client in _clients.forget():
+        await client.aclose()

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 
 from chat.llm import chat_models
+from tests import factories
 from tests.fakes import FakeStreamingChatModel
 
 pytest_plugins = ["tests.servers.fixtures"]
@@ -57,12 +58,12 @@ def fake_model(monkeypatch):
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("alice", password="pw-alice-123!")
+    return factories.user("alice", password="pw-alice-123!")
 
 
 @pytest.fixture
 def other_user(db):
-    return get_user_model().objects.create_user("bob", password="pw-bob-123!")
+    return factories.user("bob", password="pw-bob-123!")
 
 
 @pytest.fixture(autouse=True)
@@ -84,3 +85,16 @@ def via(settings):
             setattr(settings, name, value)
 
     return point
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_superuser(
+        "ops", "ops@example.com", "ops-pw-0123456789!"
+    )
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client

@@ -76,9 +76,7 @@ def redis_namespace(settings):
 async def loop_clients():
     """Close the async Redis clients this test's loop opened (they die with it)."""
     yield
-    loop_id = id(asyncio.get_running_loop())
-    for key in [k for k in redis_client._clients if k[0] == loop_id]:
-        await redis_client._clients.pop(key).aclose()
+    await redis_client.close_clients()
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])

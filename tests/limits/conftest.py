@@ -79,10 +79,7 @@ def limits(request, settings):
 async def _close_redis_clients():
     """Redis connections belong to their loop: close this test's at its end."""
     yield
-    loop_id = id(asyncio.get_running_loop())
-    clients = getattr(redis_client, "_clients", {})
-    for key in [key for key in clients if key[0] == loop_id]:
-        await clients.pop(key).aclose()
+    await redis_client.close_clients()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
-from chat.limits.admin_quota import QuotaAdmin, describe
+from chat.admin.quotas import QuotaAdmin, describe
 from chat.limits.policies import default_policy, forget_quota, policy_for, resolve
 from chat.models import Quota
 from chat.rate_rules import RateRule, parse_rate_rules, validate_rate_limits

@@ -8,19 +8,20 @@ store is shared by the whole process and a settings override picks a fresh one.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from django.conf import settings
 
 from chat.cache.backends.base import CacheBackend
+from chat.stores import StoreRegistry
 
 log = logging.getLogger("chat.cache")
 
 BACKENDS = ("off", "memory", "sqlite", "redis")
 
-_instances: dict[tuple, CacheBackend] = {}
-_lock = threading.Lock()
+# Shared by the whole process (the Redis store takes the running loop's client per
+# call), so the memory store is one per process.
+_instances: StoreRegistry[CacheBackend] = StoreRegistry(per_loop=False)
 
 
 def backend_name() -> str:
@@ -53,14 +54,7 @@ def get_backend() -> CacheBackend | None:
         config = ("redis", namespace(), max_entries)
     else:
         return None
-    backend = _instances.get(config)
-    if backend is None:
-        with _lock:
-            backend = _instances.get(config)
-            if backend is None:
-                backend = _build(config)
-                _instances[config] = backend
-    return backend
+    return _instances.get(config, lambda: _build(config))
 
 
 def _build(config: tuple) -> CacheBackend:
@@ -80,9 +74,7 @@ def _build(config: tuple) -> CacheBackend:
 
 def reset_backends() -> None:
     """Forget every instance (tests; a memory store's entries go with it)."""
-    with _lock:
-        for backend in _instances.values():
-            close = getattr(backend, "close", None)
-            if close is not None:
-                close()
-        _instances.clear()
+    for backend in _instances.forget():
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()

@@ -17,7 +17,7 @@ from pytest_django.live_server_helper import LiveServer
 from chat.observability.dashboard import DateRange
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP_VIOLATIONS
 from tests.conftest import need_service
-from tests.observability.conftest import generate_usage, ledger_totals
+from tests.factories import generate_usage, ledger_totals
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "admin"
 PASSWORD = "ops-pw-0123456789!"

@@ -1,4 +1,4 @@
-"""Admin for per-user quotas; chat/admin.py registers it."""
+"""Per-user quotas: where a user's limits differ from the site defaults."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def describe(policy: Policy) -> str:
     return "; ".join(parts)
 
 
+@admin.register(Quota)
 class QuotaAdmin(admin.ModelAdmin):
     list_display = (
         "user",
