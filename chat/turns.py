@@ -33,6 +33,7 @@ from chat.cache.replies import (
 from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
 from chat.delivery import get_hub, watchers
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
+from chat.final_save import save_with_retry
 from chat.guards.injection import make_canary, screen
 from chat.guards.output_filter import StreamFilter
 from chat.guards.sanitize import clean_user_text
@@ -543,8 +544,11 @@ async def _store_and_close(run: ReplyRun, outcome: ReplyOutcome) -> None:
     turn, error = run.turn, run.error
     hub = get_hub()
     try:
-        reply = await conversations.reply_finish(
-            user=turn.user, exchange=turn.exchange, outcome=outcome
+        reply = await save_with_retry(
+            lambda: conversations.reply_finish(
+                user=turn.user, exchange=turn.exchange, outcome=outcome
+            ),
+            what=f"reply {turn.reply_id}",
         )
         if error is not None:
             await records.error_record(

@@ -389,7 +389,7 @@ CHAT_LIMITS_KEY_PREFIX = env.str(
 CHAT_LIMITS_ON_REDIS_ERROR = env.str("CHAT_LIMITS_ON_REDIS_ERROR", default="closed")
 # Seconds an in-flight slot and its budget reservation live without a heartbeat; a
 # turn renews them every third of this, so only a dead process lets them lapse.
-CHAT_LIMITS_LEASE_SECONDS = env.float("CHAT_LIMITS_LEASE_SECONDS", default=60.0)
+CHAT_LIMITS_LEASE_SECONDS = env.float("CHAT_LIMITS_LEASE_SECONDS", default=10.0)
 # Per-user sliding windows, e.g. "10/1m,100/1h" (window in s, m, h or d); every rule
 # must allow a request; empty turns the rate limit off. Admins override per user
 # (Quota).
@@ -439,3 +439,5 @@ REDIS_CHANNEL_LAYER_MAX_CONNECTIONS = env.int(
 )
 # Pooled Redis connections unused this long are closed.
 REDIS_IDLE_SECONDS = env.float("REDIS_IDLE_SECONDS", default=30.0)
+# How long a reply's final save is retried while the database is unreachable.
+CHAT_FINAL_SAVE_SECONDS = env.float("CHAT_FINAL_SAVE_SECONDS", default=120.0)
