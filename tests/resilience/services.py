@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,12 +90,18 @@ def _pg_bin(name: str) -> str | None:
 
 class PrivatePostgres:
     """A PostgreSQL cluster of its own (initdb + pg_ctl) on a free loopback port,
-    trust authentication, so a test may restart it."""
+    trust authentication, so a test may restart it. As root, the server runs as the
+    `postgres` user (initdb refuses root), in a directory of its own under /tmp."""
 
-    def __init__(self, directory: Path) -> None:
-        self.data = directory / "pgdata"
-        self.log = directory / "postgres.log"
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="djchat-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
         self.port = free_port()
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            self._as = ["runuser", "-u", "postgres", "--"]
 
     @staticmethod
     def available() -> bool:
@@ -108,7 +116,7 @@ class PrivatePostgres:
 
     def init(self) -> PrivatePostgres:
         subprocess.run(
-            [_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres"]
+            [*self._as, _pg_bin("initdb"), "-D", str(self.data), "-U", "postgres"]
             + ["-A", "trust", "--no-sync", "-E", "UTF8"],
             check=True,
             capture_output=True,
@@ -117,7 +125,8 @@ class PrivatePostgres:
 
     def _ctl(self, *args: str) -> None:
         subprocess.run(
-            [_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), *args],
+            [*self._as, _pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log)]
+            + list(args),
             check=True,
             capture_output=True,
             timeout=60,
@@ -137,6 +146,10 @@ class PrivatePostgres:
         with contextlib.suppress(subprocess.CalledProcessError):
             self._ctl("-m", "fast", "-w", "stop")
 
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def _ready(self) -> bool:
         with psycopg.connect(self.admin_url, connect_timeout=2):
             return True
@@ -144,3 +157,23 @@ class PrivatePostgres:
     def execute(self, statement: str) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(statement)
+
+
+class PrivateDatabase:
+    """A database on a PrivatePostgres, shaped like tests.servers.deployment's."""
+
+    def __init__(self, server: PrivatePostgres, name: str = "chaos") -> None:
+        self.server = server
+        self.name = name
+        self.url = server.url(name)
+
+    def create(self) -> PrivateDatabase:
+        self.server.execute(f'CREATE DATABASE "{self.name}"')
+        return self
+
+    def query(self, sql: str, *params: object) -> list[tuple]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def drop(self) -> None:
+        """Gone with its server (PrivatePostgres.remove)."""
