@@ -51,7 +51,7 @@ async def orphan_interrupt(*, message_id) -> None:
 def _quiet_seconds() -> float:
     """How long a live reply can go without a checkpoint (it saves one every
     CHAT_CHECKPOINT_SECONDS while text comes)."""
-    return max(3 * settings.CHAT_CHECKPOINT_SECONDS, 10.0)
+    return max(2 * settings.CHAT_CHECKPOINT_SECONDS, 10.0)
 
 
 @sync_to_async
