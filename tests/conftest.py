@@ -72,6 +72,14 @@ def _own_limits(settings):
     settings.CHAT_LIMITS_KEY_PREFIX = f"test:limits:{uuid.uuid4().hex[:12]}"
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """Each test its own cache namespace: login throttles count per client address
+    and account, and the suite's client address never changes."""
+    default = {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    settings.CACHES = {**settings.CACHES, "default": default}
+
+
 @pytest.fixture
 def via(settings):
     """Point the app's one model seam at an OpenAI-compatible base URL."""

@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from chat.models import Conversation, ModelCall
@@ -134,26 +133,6 @@ def test_usage_summary_shows_no_budgets_when_limits_are_off(client, user, settin
     settings.CHAT_BUDGET_TOKENS_PER_DAY = 1000
     client.force_login(user)
     assert client.get(reverse("chat:usage")).json()["budgets"] == []
-
-
-def test_signup_creates_and_logs_in(client):
-    response = client.post(
-        reverse("signup"),
-        {
-            "username": "carol",
-            "password1": "a-Str0ng-pass!",
-            "password2": "a-Str0ng-pass!",
-        },
-    )
-    assert response.status_code == 302
-    assert get_user_model().objects.filter(username="carol").exists()
-    assert client.get(reverse("chat:index")).status_code == 200
-
-
-def test_signup_can_be_switched_off(client, settings):
-    settings.CHAT_SIGNUP_ENABLED = False
-    assert client.get(reverse("signup")).status_code == 404
-    assert "Sign up" not in client.get(reverse("login")).content.decode()
 
 
 def test_healthz(client):

@@ -266,7 +266,7 @@ async def logged_in(process: Daphne) -> httpx.AsyncClient:
     response = await client.post(
         "/accounts/login/",
         data={
-            "username": USERNAME,
+            "login": USERNAME,
             "password": PASSWORD,
             "csrfmiddlewaretoken": token,
         },
