@@ -10,8 +10,6 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import need_service
-from tests.resilience.services import PrivateRedis
 from tests.resilience.stack import hello, logged_in, ws_connect
 
 pytestmark = [
@@ -19,17 +17,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.timeout(120, func_only=True),
 ]
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    if not PrivateRedis.available():
-        need_service("redis-server is not installed")
-    server = PrivateRedis(tmp_path).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def readyz(process) -> tuple[int, dict]:

@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from tests.conftest import need_service
 from tests.resilience.services import PrivateRedis
 from tests.resilience.stack import (
     hello,
@@ -34,17 +33,6 @@ MAX_CONNECTIONS = 5  # REDIS_MAX_CONNECTIONS's default
 LAYER = 3  # REDIS_CHANNEL_LAYER_MAX_CONNECTIONS's default
 BUDGET = 2 * (MAX_CONNECTIONS + 1 + LAYER)
 TOKENS = [f"w{i} " for i in range(80)]
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    if not PrivateRedis.available():
-        need_service("redis-server is not installed")
-    server = PrivateRedis(tmp_path).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def watch_clients(server: PrivateRedis, seen: list[dict[str, int]]) -> None:
