@@ -32,7 +32,7 @@ _RELEASE = """
 if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end
 return 0
 """
-_local: dict[str, asyncio.Lock] = {}
+_local: dict[str, list] = {}
 
 
 @contextlib.asynccontextmanager
@@ -40,13 +40,16 @@ async def send_lock(*, user_id: object, client_id: uuid.UUID) -> AsyncIterator[N
     """Hold the lock for this user's client id while a send is checked and stored."""
     key = redis_key("send", user_id, client_id)
     if not redis_enabled():
-        lock = _local.setdefault(key, asyncio.Lock())
+        # [lock, holders and waiters]: dropped when the last of them is done.
+        entry = _local.setdefault(key, [asyncio.Lock(), 0])
+        entry[1] += 1
         try:
-            async with lock:
+            async with entry[0]:
                 yield
         finally:
-            if not lock.locked() and _local.get(key) is lock:
-                del _local[key]
+            entry[1] -= 1
+            if not entry[1]:
+                _local.pop(key, None)
         return
     token = uuid.uuid4().hex
     held = await _acquire(key, token)

@@ -159,8 +159,13 @@ class _Progress:
 
     def _say(self, words: str) -> None:
         self._last = self._loop.time()
-        if self._on_status is not None:
+        if self._on_status is None:
+            return
+        try:
             self._on_status(words, self._retries)
+        except Exception:  # the reply ended meanwhile: nothing left to tell
+            log.debug("status not delivered", exc_info=True)
+            self._on_status = None
 
     async def _tick(self) -> None:
         while True:
