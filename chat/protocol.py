@@ -148,6 +148,12 @@ def queued_frame(message_id: str, position: int) -> dict:
     return {"type": "queued", "message": message_id, "position": position}
 
 
+def status_frame(message_id: str, text: str, retry: int) -> dict:
+    """What keeps a reply waiting (no chunk yet, a pause, a retry): `retry` counts
+    the retries and fallbacks so far."""
+    return {"type": "status", "message": message_id, "text": text, "retry": retry}
+
+
 def usage_of(message: Message) -> dict:
     return {
         "input_tokens": message.input_tokens,
