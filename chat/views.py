@@ -31,6 +31,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "model_name": model_name(),
             "demo": is_demo(),
             "signup_enabled": settings.CHAT_SIGNUP_ENABLED,
+            "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
         },
     )
 
