@@ -162,9 +162,31 @@ def math_plugin(md: MarkdownIt) -> None:
     md.add_render_rule("math_block", _render_math_block)
 
 
+def _align_cells(state) -> None:
+    for token in state.tokens:
+        if token.type not in ("th_open", "td_open"):
+            continue
+        style = str(token.attrGet("style") or "")
+        align = style.removeprefix("text-align:")
+        if align not in ("left", "center", "right"):
+            continue
+        token.attrs.pop("style", None)
+        token.attrSet("align", align)
+
+
+def table_align_plugin(md: MarkdownIt) -> None:
+    """Align table cells with `align`, not an inline style (the page's CSP has none)."""
+    md.core.ruler.push("table_align", _align_cells)
+
+
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
-    md = MarkdownIt(PRESET, OPTIONS).enable(ENABLED_RULES).use(math_plugin)
+    md = (
+        MarkdownIt(PRESET, OPTIONS)
+        .enable(ENABLED_RULES)
+        .use(math_plugin)
+        .use(table_align_plugin)
+    )
     md.linkify.set(LINKIFY)
     return md
 

@@ -12,9 +12,27 @@ export const ENABLED_RULES = ["table", "strikethrough", "linkify"];
 // Only links with a scheme (or www.) and e-mail addresses: "main.py" is no link.
 export const LINKIFY = { fuzzyLink: false, fuzzyEmail: true, fuzzyIP: false, urlAuth: true };
 
+/** Table cells aligned by the `align` attribute, not an inline style (the CSP
+ * allows none). */
+export function tableAlignPlugin(md) {
+  md.core.ruler.push("table_align", (state) => {
+    for (const token of state.tokens) {
+      if (!/^t[hd]_open$/.test(token.type)) continue;
+      const style = token.attrGet("style");
+      const align = /^text-align:(left|center|right)$/.exec(style || "")?.[1];
+      if (!align) continue;
+      token.attrs = token.attrs.filter(([name]) => name !== "style");
+      token.attrSet("align", align);
+    }
+  });
+}
+
 /** A markdown-it configured exactly as the server's. */
 export function createMarkdown() {
-  const md = markdownit(PRESET, OPTIONS).enable(ENABLED_RULES).use(mathPlugin);
+  const md = markdownit(PRESET, OPTIONS)
+    .enable(ENABLED_RULES)
+    .use(mathPlugin)
+    .use(tableAlignPlugin);
   md.linkify.set(LINKIFY);
   return md;
 }

@@ -24,7 +24,11 @@ pytestmark = pytest.mark.browser
 
 # Streams each text in random pieces, then the end HTML, in a detached list item;
 # returns the two DOMs' HTML when they differ, else null.
+SAME_CHILDREN = """(a, b) => a.childNodes.length === b.childNodes.length
+  && [...a.childNodes].every((node, i) => node.isEqualNode(b.childNodes[i]))"""
+
 REPLAY = """async ({ text, html, chunks }) => {
+  const sameChildren = SAME_CHILDREN;
   const render = await import("/static/chat/render.js");
   const make = (id) => {
     const item = render.assistantMessage({ id, streaming: true });
@@ -39,29 +43,29 @@ REPLAY = """async ({ text, html, chunks }) => {
   }
   const ended = make("replay-end");
   await render.renderFinal(ended, { status: "complete", content: text, html });
-  const a = streamed.querySelector(".msg-content").cloneNode(true);
+  const a = streamed.querySelector(".msg-content");
   a.querySelector(".cursor")?.remove();
   const b = ended.querySelector(".msg-content");
-  const same = a.isEqualNode(b);
-  const out = same ? null : { stream: a.innerHTML, end: b.innerHTML };
+  const out = sameChildren(a, b) ? null : { stream: a.innerHTML, end: b.innerHTML };
   streamed.remove();
   ended.remove();
   return out;
-}"""
+}""".replace("SAME_CHILDREN", SAME_CHILDREN)
 
 # The final DOM of the last reply against the page's own rendering of `text`.
 SAME_AS_STREAMED = """async (text) => {
+  const sameChildren = SAME_CHILDREN;
   const render = await import("/static/chat/render.js");
   const item = render.assistantMessage({ id: "replay-check", streaming: true });
   document.body.append(item);
   await render.renderPartial(item, text);
-  const a = item.querySelector(".msg-content").cloneNode(true);
+  const a = item.querySelector(".msg-content");
   a.querySelector(".cursor")?.remove();
   item.remove();
   const last = "#messages > .msg-assistant:last-child .msg-content";
   const b = document.querySelector(last);
-  return a.isEqualNode(b) ? null : { stream: a.innerHTML, end: b.innerHTML };
-}"""
+  return sameChildren(a, b) ? null : { stream: a.innerHTML, end: b.innerHTML };
+}""".replace("SAME_CHILDREN", SAME_CHILDREN)
 
 
 def _chunks(text: str, rng: random.Random) -> list[str]:

@@ -23,6 +23,13 @@ describe("preset", () => {
     assert.equal(html("~~gone~~"), "<p><s>gone</s></p>");
   });
 
+  it("aligns table cells without inline styles (the CSP allows none)", () => {
+    const out = html("| a | b |\n|:--|--:|\n| 1 | 2 |");
+    assert.match(out, /<th align="left">a<\/th>/);
+    assert.match(out, /<td align="right">2<\/td>/);
+    assert.doesNotMatch(out, /style=/);
+  });
+
   it("shows raw HTML as text", () => {
     assert.equal(html("<b onclick=x>hi</b>"), "<p>&lt;b onclick=x&gt;hi&lt;/b&gt;</p>");
   });
