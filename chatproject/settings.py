@@ -417,3 +417,13 @@ CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS = env.float(
 CHAT_UPSTREAM_MAX_PAUSE_SECONDS = env.float(
     "CHAT_UPSTREAM_MAX_PAUSE_SECONDS", default=300.0
 )
+
+# --- The page ---
+# Languages the page is translated into (locale/); the browser's Accept-Language, or
+# the language picked in the page (a cookie), chooses among them.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+    "django.middleware.locale.LocaleMiddleware",
+)

@@ -1,7 +1,7 @@
 // Words in the page's language. Django's JavaScript catalogue (loaded before the
 // modules, see templates/chat/index.html) defines `django.gettext`; without it
 // (unit tests, a failed load) the English source strings are used.
-// `makemessages -d djangojs` finds every `gettext("…")` call in static/chat/.
+// `makemessages -d djangojs` finds every gettext call in static/chat/.
 
 const catalogue = () => globalThis.django;
 

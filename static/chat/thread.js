@@ -9,7 +9,20 @@ export class Thread {
   /** nodes: thread (the scroller), messages (the <ol>), emptyState, jump. */
   constructor(nodes) {
     this.nodes = nodes;
-    nodes.thread.addEventListener("scroll", () => this.#updateJump(), { passive: true });
+    this.wasAtBottom = true;
+    nodes.thread.addEventListener(
+      "scroll",
+      () => {
+        this.wasAtBottom = this.atBottom;
+        this.#updateJump();
+      },
+      { passive: true },
+    );
+    // The composer growing, a banner or the keyboard opening shrink the thread:
+    // whoever was reading the end keeps it in view.
+    new ResizeObserver(() => {
+      if (this.wasAtBottom) this.scrollToBottom();
+    }).observe(nodes.thread);
     nodes.jump.addEventListener("click", () => {
       this.scrollToBottom();
       nodes.jump.blur();
@@ -79,6 +92,7 @@ export class Thread {
   scrollToBottom() {
     const t = this.nodes.thread;
     t.scrollTop = t.scrollHeight;
+    this.wasAtBottom = true;
     this.#updateJump();
   }
 

@@ -135,6 +135,8 @@ def live_app(tmp_path_factory):
         CHAT_DEMO_DELAY_MS="30",
         # Small, so a refused message is quick to type (test_chat_page uses 3000).
         CHAT_MAX_MESSAGE_CHARS="2000",
+        # Every browser test shares this user: no rate limit between tests.
+        CHAT_RATE_LIMITS="1000/1m",
     ) as app:
         yield app
 
