@@ -1,6 +1,6 @@
 {% autoescape off %}// djchat's service worker (chat/webapp.py): the page shell offline, nothing else.
-// Static files are cached as they are fetched (their names carry a content hash in
-// production); a navigation that fails shows the offline screen. API responses,
+// Static files are cached as they are fetched and served from the cache only when
+// the network fails; a navigation that fails shows the offline screen. API responses,
 // the chat page and conversation content are never stored.
 const CACHE = "djchat-shell-v1";
 const OFFLINE_URL = "{{ offline_url|escapejs }}";
@@ -36,18 +36,19 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (url.pathname.startsWith(STATIC_PREFIX)) {
+    // Network first (the browser's HTTP cache still answers hashed files at once),
+    // so a deploy or an edited file is never hidden behind an old copy; the cached
+    // shell answers only when the network is gone.
     event.respondWith(
-      caches.match(request).then(
-        (hit) =>
-          hit ||
-          fetch(request).then((response) => {
-            if (response.ok) {
-              const copy = response.clone();
-              caches.open(CACHE).then((cache) => cache.put(request, copy));
-            }
-            return response;
-          }),
-      ),
+      fetch(request)
+        .then((response) => {
+          if (response.ok) {
+            const copy = response.clone();
+            caches.open(CACHE).then((cache) => cache.put(request, copy));
+          }
+          return response;
+        })
+        .catch(() => caches.match(request).then((hit) => hit || Response.error())),
     );
   }
   // Everything else (the API, the socket) goes to the network untouched.

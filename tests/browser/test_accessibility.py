@@ -47,12 +47,16 @@ def scan(page) -> list[str]:
     [{"width": 1440, "height": 900}, {"width": 390, "height": 844}],
     ids=["desktop", "phone"],
 )
-def test_no_serious_violations(page, live_app, scheme, viewport):
+def test_no_serious_violations(page, page_app, scheme, viewport):
     page.set_viewport_size(viewport)
     page.emulate_media(color_scheme=scheme)
-    log_in(page, live_app)
+    log_in(page, page_app)
     assert scan(page) == [], "empty chat"
-    send(page, "A reply to scan, with `code` " + "and words " * 10)
+    # A new text each time: a repeated one would come from the response cache at once.
+    size = f"{viewport['width']}x{viewport['height']}"
+    send(
+        page, f"A reply to scan in {scheme} at {size}, with `code` " + "and words " * 10
+    )
     page.wait_for_function(STREAMING, timeout=30_000)
     assert scan(page) == [], "streaming reply"
     watch_reply(page)
@@ -62,8 +66,8 @@ def test_no_serious_violations(page, live_app, scheme, viewport):
     assert scan(page) == [], "shortcuts dialog"
 
 
-def test_messages_keep_list_semantics_with_a_polite_live_region(page, live_app):
-    log_in(page, live_app)
+def test_messages_keep_list_semantics_with_a_polite_live_region(page, page_app):
+    log_in(page, page_app)
     expect(page.locator("h1")).to_have_count(1)
     send(page, "Hello")
     watch_reply(page)

@@ -93,8 +93,8 @@ def _differences(page, corpus: list[str]) -> list[tuple[str, dict]]:
 
 
 @pytest.mark.parametrize("corpus", [TUNING, HELD_OUT], ids=["tuning", "held-out"])
-def test_streamed_dom_equals_end_dom_for_a_corpus(page, live_app, corpus):
-    log_in(page, live_app)
+def test_streamed_dom_equals_end_dom_for_a_corpus(page, page_app, corpus):
+    log_in(page, page_app)
     problems = _differences(page, corpus)
     agreed = len(corpus) - len(problems)
     print(f"stream/end DOM agreement: {agreed}/{len(corpus)}")
@@ -134,4 +134,8 @@ def test_a_streamed_reply_keeps_its_shape_when_it_ends(page, markdown_app):
     assert page.evaluate(SAME_AS_STREAMED, REAL_REPLY) is None
     reply = page.locator(LAST_REPLY)
     assert reply.locator(".katex").count() == 2
+    # The TeX reached KaTeX whole: the backslash of `\,` survived both renderers.
+    tex = reply.locator(".math-display").get_attribute("data-tex")
+    assert tex == "\\frac{a}{b}\\,c"
+    assert reply.locator(".math-display .katex-mathml annotation").text_content() == tex
     assert reply.locator("a[href='https://example.com']").count() == 1

@@ -26,9 +26,9 @@ STREAMING = (
 )
 
 
-def test_code_blocks_are_highlighted_labelled_and_copied(page, live_app):
+def test_code_blocks_are_highlighted_labelled_and_copied(page, page_app):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    log_in(page, live_app)
+    log_in(page, page_app)
     send(page, "Show me code")
     watch_reply(page)
     block = page.locator(LAST_REPLY).locator(".code-block")
@@ -43,8 +43,8 @@ def test_code_blocks_are_highlighted_labelled_and_copied(page, live_app):
     assert 'print("tokens stream over a WebSocket")' in copied
 
 
-def test_enter_while_a_reply_streams_says_why_it_waits(page, live_app):
-    log_in(page, live_app)
+def test_enter_while_a_reply_streams_says_why_it_waits(page, page_app):
+    log_in(page, page_app)
     send(page, "A long answer please " + "and more " * 10)
     page.wait_for_function(STREAMING)
     prompt = page.get_by_label("Message", exact=True)
@@ -56,8 +56,8 @@ def test_enter_while_a_reply_streams_says_why_it_waits(page, live_app):
     expect(page.locator("#messages > .msg-user")).to_have_count(1)
 
 
-def test_a_counter_shows_near_the_limit_from_the_server(page, live_app):
-    log_in(page, live_app)  # live_app: CHAT_MAX_MESSAGE_CHARS=2000
+def test_a_counter_shows_near_the_limit_from_the_server(page, page_app):
+    log_in(page, page_app)  # page_app: CHAT_MAX_MESSAGE_CHARS=2000
     assert page.locator("body").get_attribute("data-max-chars") == "2000"
     prompt = page.get_by_label("Message", exact=True)
     counter = page.locator("#char-counter")
@@ -71,8 +71,8 @@ def test_a_counter_shows_near_the_limit_from_the_server(page, live_app):
     expect(page.locator("#banner")).to_contain_text("the limit is 2,000 characters")
 
 
-def test_an_offline_banner_clears_once_reconnected(page, live_app):
-    log_in(page, live_app)
+def test_an_offline_banner_clears_once_reconnected(page, page_app):
+    log_in(page, page_app)
     page.context.set_offline(True)
     expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
     send(page, "sent while offline")
@@ -84,9 +84,9 @@ def test_an_offline_banner_clears_once_reconnected(page, live_app):
     expect(page.get_by_label("Message", exact=True)).to_have_value("sent while offline")
 
 
-def test_a_banner_never_covers_the_last_reply_controls(page, live_app):
+def test_a_banner_never_covers_the_last_reply_controls(page, page_app):
     page.set_viewport_size(PHONE)
-    log_in(page, live_app)
+    log_in(page, page_app)
     send(page, "Hello")
     watch_reply(page)
     page.get_by_label("Message", exact=True).fill("x" * 2100)
@@ -103,9 +103,9 @@ def test_a_banner_never_covers_the_last_reply_controls(page, live_app):
     watch_reply(page)
 
 
-def test_jump_to_bottom_and_a_time_on_every_message(page, live_app):
+def test_jump_to_bottom_and_a_time_on_every_message(page, page_app):
     page.set_viewport_size({"width": 1024, "height": 600})
-    log_in(page, live_app)
+    log_in(page, page_app)
     for n in range(2):
         send(page, f"Question {n}")
         watch_reply(page)
@@ -123,10 +123,10 @@ def test_jump_to_bottom_and_a_time_on_every_message(page, live_app):
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_phone_header_is_one_row(page, live_app, screenshot_dir, scheme):
+def test_the_phone_header_is_one_row(page, page_app, screenshot_dir, scheme):
     page.set_viewport_size(PHONE)
     page.emulate_media(color_scheme=scheme)
-    log_in(page, live_app)
+    log_in(page, page_app)
     send(page, "Hello from a phone, with `code`")
     watch_reply(page)
     header = page.locator("header.topbar").bounding_box()
@@ -143,11 +143,11 @@ def test_the_phone_header_is_one_row(page, live_app, screenshot_dir, scheme):
 
 
 def test_dark_mode_follows_the_system_and_the_toggle_is_remembered(
-    page, live_app, screenshot_dir
+    page, page_app, screenshot_dir
 ):
     page.set_viewport_size(DESKTOP)
     page.emulate_media(color_scheme="dark")
-    log_in(page, live_app)
+    log_in(page, page_app)
     background = "() => getComputedStyle(document.body).backgroundColor"
     assert page.evaluate(background) == "rgb(23, 24, 28)"
     send(page, "Hello in the dark, with $x^2$ math")
@@ -165,8 +165,8 @@ def test_dark_mode_follows_the_system_and_the_toggle_is_remembered(
     page.screenshot(path=screenshot_dir / "42-desktop-light-chosen.png")
 
 
-def test_keyboard_shortcuts_are_listed_and_work(page, live_app):
-    log_in(page, live_app)
+def test_keyboard_shortcuts_are_listed_and_work(page, page_app):
+    log_in(page, page_app)
     send(page, "A first chat")
     watch_reply(page)
     page.keyboard.press("Control+/")
@@ -188,11 +188,11 @@ def test_keyboard_shortcuts_are_listed_and_work(page, live_app):
     expect(page.locator(LAST_REPLY)).to_have_attribute("data-status", "cancelled")
 
 
-def test_the_page_speaks_the_browser_language(browser, live_app, screenshot_dir):
+def test_the_page_speaks_the_browser_language(browser, page_app, screenshot_dir):
     context = browser.new_context(locale="fr-FR", viewport=DESKTOP)
     page = context.new_page()
     try:
-        log_in_fr(page, live_app)
+        log_in_fr(page, page_app)
         expect(page.locator("html")).to_have_attribute("lang", "fr")
         heading = page.get_by_role("heading", name="Comment puis-je vous aider")
         expect(heading).to_be_visible()
@@ -217,8 +217,8 @@ def test_the_page_speaks_the_browser_language(browser, live_app, screenshot_dir)
         context.close()
 
 
-def log_in_fr(page, live_app) -> None:
-    base_url, username, password = live_app
+def log_in_fr(page, page_app) -> None:
+    base_url, username, password = page_app
     page.goto(f"{base_url}/")
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill(password)
@@ -226,8 +226,8 @@ def log_in_fr(page, live_app) -> None:
     expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
 
 
-def test_right_to_left_text_reads_right_to_left(page, live_app):
-    log_in(page, live_app)
+def test_right_to_left_text_reads_right_to_left(page, page_app):
+    log_in(page, page_app)
     send(page, "שלום עולם, מה שלומך?")
     watch_reply(page)
     direction = page.locator("#messages > .msg-user .msg-text").evaluate(
@@ -236,12 +236,12 @@ def test_right_to_left_text_reads_right_to_left(page, live_app):
     assert direction == "rtl"
 
 
-def test_the_app_installs_and_shows_an_offline_screen(page, live_app):
-    base_url, _, _ = live_app
+def test_the_app_installs_and_shows_an_offline_screen(page, page_app):
+    base_url, _, _ = page_app
     manifest = page.request.get(f"{base_url}/manifest.webmanifest").json()
     assert manifest["display"] == "standalone"
     assert {icon["sizes"] for icon in manifest["icons"]} >= {"192x192", "512x512"}
-    log_in(page, live_app)
+    log_in(page, page_app)
     page.wait_for_function(
         "async () => (await navigator.serviceWorker.ready).active?.state"
         " === 'activated'"
