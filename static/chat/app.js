@@ -228,7 +228,7 @@ function scheduleRender() {
   });
 }
 
-function ended({ frame, final, mine }) {
+function ended({ frame, final, mine, conversation: replyConversation }) {
   cancelAnimationFrame(raf);
   raf = 0;
   const item = items.get(frame.message) || thread.find(frame.message);
@@ -241,8 +241,8 @@ function ended({ frame, final, mine }) {
   const label =
     frame.status === "complete" ? gettext("finished") : (STATUS_TEXT[frame.status] || frame.status);
   notices.announce(format(gettext("Reply %(status)s."), { status: label.toLowerCase() }));
-  const open = sidebar.find(frame.conversation || conversation);
-  if (open) sidebar.upsert({ ...open, updated: new Date().toISOString() });
+  const owner = sidebar.find(replyConversation);
+  if (owner) sidebar.upsert({ ...owner, updated: new Date().toISOString() });
 }
 
 function stop() {
