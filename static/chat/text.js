@@ -10,6 +10,7 @@ const ERROR_TEXT = {
   busy: gettext("A reply is already being written. Wait for it to finish, or stop it."),
   budget_exhausted: gettext("You have used up your usage budget for now."),
   account_blocked: gettext("Your account has been blocked, so no reply was started."),
+  email_unverified: gettext("Confirm your email address first: follow the link we sent you, then try again."),
   blocked_input: gettext("Your message was blocked by the safety filter. Please rephrase it."),
   blocked_output: gettext("The reply was stopped by the safety filter."),
   provider_unavailable: gettext("The model is unavailable right now."),

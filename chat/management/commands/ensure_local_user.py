@@ -1,5 +1,6 @@
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -19,7 +20,11 @@ class Command(BaseCommand):
             self.stdout.write("Users exist already; no local account created.")
             return
         password = secrets.token_urlsafe(12)
-        User.objects.create_superuser("local", "local@example.invalid", password)
+        user = User.objects.create_superuser("local", "local@example.invalid", password)
+        # Verified, so the account may chat and reset its password like any other.
+        EmailAddress.objects.create(
+            user=user, email=user.email, primary=True, verified=True
+        )
         bar = "=" * 60
         self.stdout.write(
             f"{bar}\nLocal account created. Log in at http://127.0.0.1:8000/\n"
