@@ -100,7 +100,9 @@ def test_a_banner_never_covers_the_last_reply_controls(page, page_app):
     assert button["y"] + button["height"] <= thread["y"] + thread["height"]
     assert button["y"] + button["height"] <= cover["y"], "the banner covers the button"
     regenerate.click()  # reachable: a new reply replaces the old one
-    watch_reply(page)
+    expect(page.locator("#messages > .msg-assistant.is-streaming")).to_have_count(1)
+    _, final = watch_reply(page)
+    assert final["status"] == "complete"
 
 
 def test_jump_to_bottom_and_a_time_on_every_message(page, page_app):
