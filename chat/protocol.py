@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Literal
 
+import orjson
+from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from chat.errors import ChatError, InvalidInput
+from chat.guards.json_limits import loads_limited
 from chat.models import Message
 from chat.rendering import render_markdown
 
@@ -63,10 +65,7 @@ def parse(text: str | None) -> SendFrame | StopFrame | JoinFrame | RedoFrame:
     """A validated client frame, or InvalidInput naming what is wrong."""
     if text is None:
         raise InvalidInput("Frames must be JSON text, not binary.")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise InvalidInput("That frame is not valid JSON.") from None
+    data = loads_limited(text, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
     if not isinstance(data, dict):
         raise InvalidInput("A frame must be a JSON object with a 'type'.")
     try:
@@ -86,8 +85,9 @@ def parse(text: str | None) -> SendFrame | StopFrame | JoinFrame | RedoFrame:
 def client_id_of(text: str | None) -> str | None:
     """The 'id' of a frame that failed validation, so its error can name it."""
     try:
-        value = json.loads(text or "").get("id")
-    except (ValueError, AttributeError):
+        value = loads_limited(text or "", max_bytes=settings.CHAT_MAX_FRAME_BYTES)
+        value = value.get("id")
+    except (ChatError, AttributeError):
         return None
     return value if isinstance(value, str) and len(value) <= 64 else None
 
@@ -189,4 +189,6 @@ def end_unsaved_frame(message_id: str, content: str) -> dict:
 
 
 def dumps(frame: dict) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    """A frame's JSON text: orjson, 0.2 µs for a delta against the stdlib's 2.4
+    (bench/stream_path.py); the same compact UTF-8 output."""
+    return orjson.dumps(frame).decode()

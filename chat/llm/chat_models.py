@@ -8,7 +8,10 @@ from functools import lru_cache
 import openai
 from django.conf import settings
 from langchain_core.language_models import BaseChatModel
-from langchain_openai import ChatOpenAI  # at import: not inside the event loop
+
+# ChatOpenAI imported at import: not inside the event loop.
+from chat.llm.bounded_stream import BoundedChatOpenAI
+from chat.llm.transport import provider_http_client
 
 
 def model_name() -> str:
@@ -78,6 +81,7 @@ def get_chat_model(
         settings.LLM_TIMEOUT,
         settings.LLM_CONNECT_TIMEOUT,
         settings.CHAT_DEMO_DELAY_MS,
+        settings.LLM_HTTP_CLIENT,
     )
 
 
@@ -92,12 +96,13 @@ def _build(
     timeout: float,
     connect_timeout: float,
     demo_delay_ms: float,
+    http_client: str,
 ) -> BaseChatModel:
     if backend == "demo":
         from chat.llm.demo import DemoChatModel
 
         return DemoChatModel(delay_ms=demo_delay_ms)
-    return ChatOpenAI(
+    return BoundedChatOpenAI(
         model=model,
         api_key=settings.OPENAI_API_KEY or "not-needed",
         base_url=base_url or None,
@@ -113,4 +118,10 @@ def _build(
         # Retries live in one layer of ours (chat/llm/failover.py): the SDK's would
         # wait out any Retry-After up to two minutes and hide 429s from the breaker.
         max_retries=0,
+        # Gaps between chunks are timed once, by our own watchdog (failover.py,
+        # LLM_CHUNK_GAP_TIMEOUT); LangChain's would wrap every chunk in
+        # asyncio.wait_for, a task per token.
+        stream_chunk_timeout=None,
+        # aiohttp under the SDK (chat/llm/transport.py); None: the SDK's httpx.
+        http_async_client=provider_http_client() if http_client == "aiohttp" else None,
     )
