@@ -5,7 +5,7 @@ VENV := .venv
 LLM_VENV := .venv-llm
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format local-model migrate clean
+.PHONY: run test test-js lint format local-model migrate clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@echo "==> Creating the virtualenv ($(VENV)) and installing dependencies"
@@ -46,7 +46,15 @@ test: $(BIN)/.installed
 	  echo "!! local model unavailable: its tests will skip (or fail under CI)"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@$(MAKE) --no-print-directory test-js
 	$(BIN)/pytest
+
+# The page's JavaScript unit tests (tests/js/) with Node's own runner: skipped with
+# a reason where Node is missing, required under CI.
+test-js:
+	@if command -v node >/dev/null; then node --test tests/js/; \
+	elif [ -n "$$CI" ]; then echo "node is required under CI (apt-get install nodejs)"; exit 1; \
+	else echo "!! node is not installed: tests/js/ skipped (apt-get install nodejs)"; fi
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
-from chat import views
+from chat import views, webapp
 
 app_name = "chat"
 
@@ -13,4 +14,9 @@ urlpatterns = [
         name="conversation-detail",
     ),
     path("api/usage/", views.usage_summary, name="usage"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="jsi18n"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("manifest.webmanifest", webapp.manifest, name="manifest"),
+    path("sw.js", webapp.service_worker, name="service-worker"),
+    path("offline/", webapp.offline, name="offline"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -23,7 +24,11 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "chat/index.html",
-        {"model_name": model_name(), "demo": is_demo()},
+        {
+            "model_name": model_name(),
+            "demo": is_demo(),
+            "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+        },
     )
 
 

@@ -441,6 +441,16 @@ REDIS_IDLE_SECONDS = env.float("REDIS_IDLE_SECONDS", default=30.0)
 # How long a reply's final save is retried while the database is unreachable.
 CHAT_FINAL_SAVE_SECONDS = env.float("CHAT_FINAL_SAVE_SECONDS", default=120.0)
 
+# --- The page ---
+# Languages the page is translated into (locale/); the browser's Accept-Language, or
+# the language picked in the page (a cookie), chooses among them.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+    "django.middleware.locale.LocaleMiddleware",
+)
+
 # --- Accounts (docs/security.md#accounts) ---------------------------------------
 
 INSTALLED_APPS += [

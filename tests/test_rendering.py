@@ -59,3 +59,36 @@ def test_ordinary_markdown_survives():
 def test_inline_data_images_are_kept():
     html = render_markdown("![dot](data:image/png;base64,iVBORw0KGgo=)")
     assert 'src="data:image/png;base64,iVBORw0KGgo="' in html
+
+
+def test_the_chat_preset_matches_the_browser():
+    """Line breaks kept, bare URLs linked, tables aligned without inline styles,
+    strikethrough kept: the preset of static/chat/markdown.js."""
+    html = render_markdown(
+        "one\ntwo https://example.com and main.py\n\n~~old~~\n\n"
+        "| a | b |\n|:--|--:|\n| 1 | 2 |"
+    )
+    assert "one<br>\ntwo" in html
+    assert '<a href="https://example.com"' in html and "http://main.py" not in html
+    assert "<s>old</s>" in html
+    assert '<td align="right">2</td>' in html and "style=" not in html
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("a $x\\,y$ b", '<span class="math math-inline">x\\,y</span>'),
+        ("\\(a<b\\)", '<span class="math math-inline">a&lt;b</span>'),
+        (
+            "$$\n\\int_0^1 x\\,dx\n$$",
+            '<div class="math math-display">\\int_0^1 x\\,dx</div>',
+        ),
+        ("see \\[x^2\\] here", '<span class="math math-display">x^2</span>'),
+    ],
+)
+def test_math_is_marked_as_text_for_katex(markdown, expected):
+    assert expected in render_markdown(markdown)
+
+
+def test_prices_are_not_math():
+    assert "math" not in render_markdown("$5 and $10")

@@ -1,16 +1,21 @@
 // DOM for messages. User text is only ever set as textContent; assistant HTML only
-// ever comes out of markdown.js (DOMPurify).
-import { decorateCodeBlocks, renderMarkdown, sanitize } from "./markdown.js";
+// ever comes out of sanitize.js (DOMPurify). Code and math are finished by
+// blocks.js. A message is an <li> of the #messages list; later parts of a message
+// (versions, tool calls) go in its .msg-main, above the footer.
+import { decorate } from "./blocks.js";
+import { format, gettext } from "./i18n.js";
+import { renderMarkdown, sanitize } from "./sanitize.js";
 import {
   STATUS_HINT,
   STATUS_TEXT,
   formatCost,
   formatDate,
   formatMs,
+  formatTime,
   formatTokens,
 } from "./text.js";
 
-function el(tag, className, text) {
+export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
@@ -21,13 +26,35 @@ function srOnly(text) {
   return el("span", "visually-hidden", text);
 }
 
+function timestamp(iso) {
+  const time = el("time", "msg-time", formatTime(iso));
+  time.dateTime = iso;
+  time.title = formatDate(iso);
+  return time;
+}
+
+/** Labels for code blocks, in the page's language. */
+const CODE_LABELS = {
+  code: gettext("code"),
+  copy: gettext("Copy"),
+  copyCode: (lang) =>
+    lang ? format(gettext("Copy %(language)s code"), { language: lang }) : gettext("Copy code"),
+};
+
+/** Decorate a message body's code and math (see blocks.js). */
+export function finishBlocks(content) {
+  return decorate(content, { labels: CODE_LABELS });
+}
+
 export function userMessage({ id, content, created }) {
   const item = el("li", "msg msg-user");
   if (id) item.dataset.id = id;
   const bubble = el("div", "msg-bubble");
-  bubble.append(srOnly("You said: "), el("p", "msg-text", content));
-  if (created) bubble.title = formatDate(created);
+  const text = el("p", "msg-text", content);
+  text.dir = "auto";
+  bubble.append(srOnly(gettext("You said: ")), text);
   item.append(bubble);
+  if (created) item.append(timestamp(created));
   return item;
 }
 
@@ -39,9 +66,10 @@ const AVATAR_SVG =
  * A continuation (`continues`: the id of the reply it carries on) is drawn as part
  * of that reply: no avatar of its own, directly below it.
  */
-export function assistantMessage({ id, streaming, continues = null }) {
+export function assistantMessage({ id, streaming, continues = null, created = null }) {
   const item = el("li", "msg msg-assistant");
   item.dataset.id = id;
+  if (created) item.dataset.created = created;
   if (continues) {
     item.classList.add("msg-continuation");
     item.dataset.continues = continues;
@@ -51,8 +79,9 @@ export function assistantMessage({ id, streaming, continues = null }) {
   const main = el("div", "msg-main");
   const content = el("div", "msg-content markdown");
   content.id = `msg-${id}`;
+  content.dir = "auto";
   const footer = el("div", "msg-footer");
-  const said = continues ? "Assistant continued: " : "Assistant said: ";
+  const said = continues ? gettext("Assistant continued: ") : gettext("Assistant said: ");
   main.append(srOnly(said), content, footer);
   item.append(avatar, main);
   if (streaming) setStreaming(item, true);
@@ -70,7 +99,8 @@ export function setStreaming(item, streaming) {
 
 function typingIndicator() {
   const dots = el("span", "typing");
-  dots.setAttribute("aria-label", "Writing");
+  dots.setAttribute("role", "img");
+  dots.setAttribute("aria-label", gettext("Writing"));
   dots.append(el("span"), el("span"), el("span"));
   return dots;
 }
@@ -80,7 +110,9 @@ export function renderQueued(item, position) {
   const content = item.querySelector(".msg-content");
   if (position > 0) {
     const note = el("p", "msg-queued");
-    const words = `Waiting for the model — position ${position}`;
+    const words = format(gettext("Waiting for the model — position %(position)s"), {
+      position,
+    });
     const dots = typingIndicator();
     dots.setAttribute("aria-hidden", "true");
     note.append(dots, el("span", "", words));
@@ -102,40 +134,51 @@ export function renderStatus(item, words) {
 /** Re-render a streaming reply from its text so far, with a cursor at the end. */
 export function renderPartial(item, text) {
   const content = item.querySelector(".msg-content");
-  const fragment = renderMarkdown(text);
-  content.replaceChildren(fragment);
-  decorateCodeBlocks(content);
+  content.replaceChildren(renderMarkdown(text));
+  const done = finishBlocks(content);
   let last = content.lastElementChild;
   while (last && ["UL", "OL", "LI", "BLOCKQUOTE"].includes(last.tagName)) {
     if (!last.lastElementChild) break;
     last = last.lastElementChild;
   }
-  const host = last && !last.classList.contains("code-block") ? last : content;
+  const host =
+    last && !last.classList.contains("code-block") && !last.classList.contains("math")
+      ? last
+      : content;
   const cursor = el("span", "cursor");
   cursor.setAttribute("aria-hidden", "true");
   host.append(cursor);
+  return done;
 }
 
-/** Replace a reply with the server's final HTML (sanitised again) and its footer. */
-export function renderFinal(item, reply) {
+/**
+ * Show a reply's final text and footer. `final` comes from reply-state.js's
+ * finalText: the server's HTML (sanitised again), or Markdown rendered here when
+ * the page keeps a longer text than the server stored.
+ */
+export function renderFinal(item, reply, final = { content: reply.content, html: reply.html }) {
   const content = item.querySelector(".msg-content");
-  if (reply.html) {
-    content.replaceChildren(sanitize(reply.html));
+  if (final.html) {
+    content.replaceChildren(sanitize(final.html));
   } else {
-    content.replaceChildren(renderMarkdown(reply.content || ""));
+    content.replaceChildren(renderMarkdown(final.content || ""));
   }
-  decorateCodeBlocks(content);
+  const done = finishBlocks(content);
   setStreaming(item, false);
   if (!content.hasChildNodes() || content.textContent.trim() === "") {
-    content.replaceChildren(el("p", "msg-empty", "(no text)"));
+    content.replaceChildren(el("p", "msg-empty", gettext("(no text)")));
   }
   item.dataset.status = reply.status;
+  item.classList.toggle("is-kept", Boolean(final.kept));
   renderFooter(item, reply);
+  return done;
 }
 
 function renderFooter(item, reply) {
   const footer = item.querySelector(".msg-footer");
   footer.replaceChildren();
+  const created = reply.created || item.dataset.created;
+  if (created) footer.append(timestamp(created));
   const label = STATUS_TEXT[reply.status];
   if (label && reply.status !== "complete") {
     const status = el("span", `msg-status status-${reply.status}`, label);
@@ -145,8 +188,8 @@ function renderFooter(item, reply) {
   const copy = el("button", "btn btn-icon btn-tiny");
   copy.type = "button";
   copy.dataset.action = "copy-message";
-  copy.setAttribute("aria-label", "Copy reply");
-  copy.title = "Copy reply";
+  copy.setAttribute("aria-label", gettext("Copy reply"));
+  copy.title = gettext("Copy reply");
   copy.innerHTML =
     '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><rect x="8" y="8" width="12" height="12" rx="2" fill="none" stroke="currentColor" stroke-width="1.8"/><path d="M16 8V6a2 2 0 0 0-2-2H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h2" fill="none" stroke="currentColor" stroke-width="1.8"/></svg>';
   footer.append(copy);
@@ -173,11 +216,25 @@ function actionButton(action, label, name, hint, svg) {
 export function replyActions({ canContinue }) {
   const group = el("span", "msg-actions");
   if (canContinue) {
-    const hint = "Carry on writing this reply";
-    group.append(actionButton("continue", "Continue", "Continue reply", hint, CONTINUE_SVG));
+    group.append(
+      actionButton(
+        "continue",
+        gettext("Continue"),
+        gettext("Continue reply"),
+        gettext("Carry on writing this reply"),
+        CONTINUE_SVG,
+      ),
+    );
   }
-  const hint = "Write a new reply in place of this one";
-  group.append(actionButton("regenerate", "Regenerate", "Regenerate reply", hint, REGENERATE_SVG));
+  group.append(
+    actionButton(
+      "regenerate",
+      gettext("Regenerate"),
+      gettext("Regenerate reply"),
+      gettext("Write a new reply in place of this one"),
+      REGENERATE_SVG,
+    ),
+  );
   return group;
 }
 
@@ -185,25 +242,25 @@ export function replyActions({ canContinue }) {
 function details(reply) {
   const box = el("details", "msg-meta");
   const summary = el("summary", "msg-meta-toggle");
-  summary.title = "Tokens, cost and timing";
-  summary.append(el("span", "msg-meta-icon", "i"), srOnly("Details"));
+  summary.title = gettext("Tokens, cost and timing");
+  summary.append(el("span", "msg-meta-icon", "i"), srOnly(gettext("Details")));
   const list = el("dl", "msg-meta-list");
   const usage = reply.usage || null;
-  const estimated = usage?.estimated ? " (estimated)" : "";
+  const estimated = usage?.estimated ? ` ${gettext("(estimated)")}` : "";
   const rows = [];
   if (usage) {
-    rows.push(["Input tokens", `${formatTokens(usage.input_tokens)}${estimated}`]);
+    rows.push([gettext("Input tokens"), `${formatTokens(usage.input_tokens)}${estimated}`]);
     if (usage.cached_input_tokens) {
-      rows.push(["Cached input", formatTokens(usage.cached_input_tokens)]);
+      rows.push([gettext("Cached input"), formatTokens(usage.cached_input_tokens)]);
     }
-    rows.push(["Output tokens", `${formatTokens(usage.output_tokens)}${estimated}`]);
+    rows.push([gettext("Output tokens"), `${formatTokens(usage.output_tokens)}${estimated}`]);
   } else {
-    rows.push(["Tokens", "not recorded"]);
+    rows.push([gettext("Tokens"), gettext("not recorded")]);
   }
-  rows.push(["Cost", reply.cost == null ? "—" : `${formatCost(reply.cost)} (USD)`]);
-  rows.push(["First token", formatMs(reply.ttft_ms)]);
-  if (reply.duration_ms != null) rows.push(["Duration", formatMs(reply.duration_ms)]);
-  if (reply.model) rows.push(["Model", reply.model]);
+  rows.push([gettext("Cost"), reply.cost == null ? "—" : `${formatCost(reply.cost)} (USD)`]);
+  rows.push([gettext("First token"), formatMs(reply.ttft_ms)]);
+  if (reply.duration_ms != null) rows.push([gettext("Duration"), formatMs(reply.duration_ms)]);
+  if (reply.model) rows.push([gettext("Model"), reply.model]);
   for (const [name, value] of rows) list.append(el("dt", "", name), el("dd", "", value));
   box.append(summary, list);
   box.addEventListener("toggle", () => {

@@ -27,8 +27,11 @@ export class ChatSocket {
 
   start() {
     window.addEventListener("online", () => this.reconnectNow());
+    // The network is gone: say so now rather than when the socket times out; the
+    // reply in flight is joined again after the last chunk seen once it is back.
     window.addEventListener("offline", () => {
-      if (!this.ready) this.#wait();
+      if (this.ws) this.ws.close();
+      else if (!this.ready) this.#wait();
     });
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && this.timer) this.reconnectNow();

@@ -1,25 +1,37 @@
-// Words shown to people: error codes, statuses and numbers.
+// Words shown to people: error codes, statuses, notices and numbers, in the
+// page's language (i18n.js).
+import { format, gettext, language } from "./i18n.js";
 
 // One sentence per error code of docs/protocol.md; `retry_after` adds a countdown.
 const ERROR_TEXT = {
-  invalid: "The server could not accept that request.",
-  too_long: "Your message is too long. Shorten it and try again.",
-  rate_limited: "You are sending messages too quickly.",
-  busy: "A reply is already being written. Wait for it to finish, or stop it.",
-  budget_exhausted: "You have used up your usage budget for now.",
-  account_blocked: "Your account has been blocked, so no reply was started.",
-  email_unverified: "Confirm your email address first: follow the link we sent you, then try again.",
-  blocked_input: "Your message was blocked by the safety filter. Please rephrase it.",
-  blocked_output: "The reply was stopped by the safety filter.",
-  provider_unavailable: "The model is unavailable right now. Try again in a moment.",
-  timeout: "The model took too long to answer. Try again.",
-  internal: "Something went wrong on our side. Try again.",
+  invalid: gettext("The server could not accept that request."),
+  too_long: gettext("Your message is too long. Shorten it and try again."),
+  rate_limited: gettext("You are sending messages too quickly."),
+  busy: gettext("A reply is already being written. Wait for it to finish, or stop it."),
+  budget_exhausted: gettext("You have used up your usage budget for now."),
+  account_blocked: gettext("Your account has been blocked, so no reply was started."),
+  email_unverified: gettext("Confirm your email address first: follow the link we sent you, then try again."),
+  blocked_input: gettext("Your message was blocked by the safety filter. Please rephrase it."),
+  blocked_output: gettext("The reply was stopped by the safety filter."),
+  provider_unavailable: gettext("The model is unavailable right now."),
+  timeout: gettext("The model took too long to answer. Try again."),
+  internal: gettext("Something went wrong on our side. Try again."),
 };
 
-/** Plain words for an error frame (without the countdown). */
-export function errorText(frame) {
+const SERVER_WORDS = new Set(["busy", "budget_exhausted"]);
+
+/** Plain words for an error frame (without the countdown); `maxChars`: the
+ * message limit, named when a message was too long. */
+export function errorText(frame, { maxChars = null } = {}) {
   const known = ERROR_TEXT[frame.code];
-  if (!known) return frame.message || "Something went wrong. Try again.";
+  if (!known) return frame.message || gettext("Something went wrong. Try again.");
+  if (frame.code === "too_long" && maxChars) {
+    const words = gettext("Your message is too long: the limit is %(limit)s characters. Shorten it and try again.");
+    return format(words, { limit: formatNumber(maxChars) });
+  }
+  if (frame.code === "provider_unavailable" && !frame.retry_after) {
+    return `${known} ${gettext("Try again in a moment.")}`;
+  }
   // For `invalid`, the server's sentence says what was wrong.
   if (frame.code === "invalid" && frame.message) return `${known} ${frame.message}`;
   // These say which limit and when it resets ("…; it resets at 00:00 UTC.").
@@ -27,21 +39,33 @@ export function errorText(frame) {
   return known;
 }
 
-const SERVER_WORDS = new Set(["busy", "budget_exhausted"]);
+// Notices the page raises itself (reply-state.js names them).
+export const NOTICE_TEXT = {
+  wait: gettext("A reply is being written. Wait for it to finish, or press Stop (Esc) first."),
+  "offline-send": gettext("You are offline, so nothing was sent. Your message is kept; send it again once reconnected."),
+  "offline-redo": gettext("You are offline, so nothing was sent. Try again once reconnected."),
+  "offline-stop": gettext("You are offline: the reply cannot be stopped until the connection is back."),
+  "send-gave-up": gettext("Your message could not be sent: the connection keeps dropping. It is kept here; try again."),
+  "redo-gave-up": gettext("The reply could not be redone: the connection keeps dropping. Try again."),
+  "too-big": gettext("That message is too large to send. Shorten it and try again."),
+  gone: gettext("That conversation no longer exists."),
+  "load-failed": gettext("Could not load this conversation. Check your connection and try again."),
+  "delete-failed": gettext("Could not delete the conversation. Try again."),
+};
 
 export const STATUS_TEXT = {
-  cancelled: "Stopped",
-  interrupted: "Interrupted",
-  filtered: "Filtered",
-  failed: "Failed",
-  streaming: "Writing…",
+  cancelled: gettext("Stopped"),
+  interrupted: gettext("Interrupted"),
+  filtered: gettext("Filtered"),
+  failed: gettext("Failed"),
+  streaming: gettext("Writing…"),
 };
 
 export const STATUS_HINT = {
-  cancelled: "You stopped this reply; the text so far is kept.",
-  interrupted: "The reply was cut off (the server restarted or lost the model).",
-  filtered: "The output filter stopped this reply.",
-  failed: "The model failed before finishing this reply.",
+  cancelled: gettext("You stopped this reply; the text so far is kept."),
+  interrupted: gettext("The reply was cut off (the server restarted or lost the model). The text shown is kept; Continue carries it on."),
+  filtered: gettext("The output filter stopped this reply."),
+  failed: gettext("The model failed before finishing this reply."),
 };
 
 /** "12 s", "3 min 5 s", "2 h 4 min" (a number never wraps away from its unit). */
@@ -55,15 +79,21 @@ export function formatSeconds(total) {
   return m % 60 ? `${unit(h, "h")} ${unit(m % 60, "min")}` : unit(h, "h");
 }
 
-const integer = new Intl.NumberFormat("en-US");
-const compact = new Intl.NumberFormat("en-US", {
-  notation: "compact",
-  maximumFractionDigits: 1,
-});
+let integer = null;
+let compact = null;
+
+export function formatNumber(n) {
+  integer ??= new Intl.NumberFormat(language());
+  return integer.format(Number(n) || 0);
+}
 
 export function formatTokens(n) {
   const value = Number(n) || 0;
-  return value >= 100000 ? compact.format(value) : integer.format(value);
+  compact ??= new Intl.NumberFormat(language(), {
+    notation: "compact",
+    maximumFractionDigits: 1,
+  });
+  return value >= 100000 ? compact.format(value) : formatNumber(value);
 }
 
 /** US dollars from a decimal string: cents when large, significant digits when tiny. */
@@ -80,12 +110,20 @@ export function formatMs(ms) {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, {
-  dateStyle: "medium",
-  timeStyle: "short",
-});
+/** A message's time: the time alone today, the date and time before. */
+export function formatTime(iso, now = new Date()) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const sameDay = date.toDateString() === now.toDateString();
+  const options = sameDay
+    ? { timeStyle: "short" }
+    : { dateStyle: "medium", timeStyle: "short" };
+  return new Intl.DateTimeFormat(language(), options).format(date);
+}
 
 export function formatDate(iso) {
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? "" : timeFormat.format(date);
+  if (Number.isNaN(date.getTime())) return "";
+  const options = { dateStyle: "full", timeStyle: "medium" };
+  return new Intl.DateTimeFormat(language(), options).format(date);
 }

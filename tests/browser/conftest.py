@@ -139,6 +139,21 @@ def live_app(tmp_path_factory):
         yield app
 
 
+@pytest.fixture(scope="session")
+def page_app(tmp_path_factory):
+    """The demo model for the page's feature, parity and accessibility tests: a user
+    of its own (the chat page tests count this user's conversations), no rate limit
+    between tests."""
+    with serve_app(
+        tmp_path_factory.mktemp("page_app"),
+        LLM_BACKEND="demo",
+        CHAT_DEMO_DELAY_MS="30",
+        CHAT_MAX_MESSAGE_CHARS="2000",
+        CHAT_RATE_LIMITS="1000/1m",
+    ) as app:
+        yield app
+
+
 @pytest.fixture(scope="package")
 def browser():
     """Debian's Chromium, headless; Playwright never downloads a browser here."""

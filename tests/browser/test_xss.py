@@ -63,8 +63,13 @@ REPLY_DOM_PROBLEMS = """() => {
       }
       for (const name of ["href", "src", "action", "formaction", "xlink:href"]) {
         const value = (el.getAttribute(name) || "").replace(/\\s+/g, "").toLowerCase();
+        // A bare URL becomes a link (linkify): a click away, never loaded by
+        // itself, and opened without a referrer or an opener.
+        const safeLink = el.tagName === "A" && name === "href"
+          && /^https?:/.test(value)
+          && el.getAttribute("rel") === "noopener noreferrer nofollow";
         if (value.startsWith("javascript:") || value.startsWith("data:")
-            || value.includes("evil.example")) {
+            || (value.includes("evil.example") && !safeLink)) {
           problems.push(`${el.tagName.toLowerCase()}[${name}=${value}]`);
         }
       }

@@ -1,0 +1,128 @@
+"""Never erase what the user saw: the serving process dies mid-reply (SIGKILL) and
+comes back on the same address; the page reconnects, learns the reply was
+interrupted, keeps every character it showed and offers Continue on it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.browser.conftest import (
+    PASSWORD,
+    REPO,
+    USERNAME,
+    _free_port,
+    _manage,
+    _wait_until_serving,
+)
+from tests.browser.test_chat_page import LAST_REPLY, log_in, send
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture skips (or fails under CI)
+    expect = None
+
+pytestmark = pytest.mark.browser
+
+SHOWN = """() => document.querySelector(
+  "#messages > .msg-assistant:last-child .msg-content")?.innerText.trim() ?? ""
+"""
+
+
+class Daphne:
+    """A daphne on a fixed port over one SQLite database, that can be killed."""
+
+    def __init__(self, workdir):
+        self.port = _free_port()
+        self.log = workdir / "daphne.log"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "chatproject.settings",
+            "DEBUG": "1",
+            "CHAT_CREATE_LOCAL_USER": "0",
+            "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+            "PYTHONUNBUFFERED": "1",
+            "LLM_BACKEND": "demo",
+            "CHAT_DEMO_DELAY_MS": "40",
+        }
+        self.env.pop("REDIS_URL", None)
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1"]
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                [*command, "-p", str(self.port), "chatproject.asgi:application"],
+                cwd=REPO,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_until_serving(f"{self.url}/healthz", self.process, self.log)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def daphne(tmp_path):
+    server = Daphne(tmp_path)
+    _manage("migrate", "--noinput", env=server.env)
+    _manage(
+        "createsuperuser",
+        "--noinput",
+        f"--username={USERNAME}",
+        "--email=crash@example.invalid",
+        env=server.env,
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_crash_mid_reply_keeps_every_character_shown(
+    page, daphne, screenshot_dir, console_errors
+):
+    log_in(page, (daphne.url, USERNAME, PASSWORD))
+    send(page, "Tell me a long story " + "about streams " * 10)
+    page.wait_for_function(f"() => ({SHOWN})().length > 120")
+    daphne.kill()
+    shown = page.evaluate(SHOWN)
+    daphne.start()
+
+    reply = page.locator(LAST_REPLY)
+    expect(reply).to_have_attribute("data-status", "interrupted", timeout=30_000)
+    kept = page.evaluate(SHOWN)
+    assert kept.startswith(shown[:-1]), "the page erased text it had shown"
+    assert len(kept) >= len(shown) - 1
+    expect(reply.locator(".msg-status")).to_have_text("Interrupted")
+    expect(reply.get_by_role("button", name="Continue reply")).to_be_visible()
+    page.screenshot(path=screenshot_dir / "50-after-crash.png")
+
+    # A reload shows what the server stored, which the reliability work keeps at
+    # least as long as what was shown; this page's own copy is gone with it.
+    stored = page.request.get(f"{daphne.url}/api/conversations/").json()
+    assert stored["conversations"], "the conversation survived the crash"
+    # The browser logs each refused reconnection while the server is down.
+    refused = [e for e in console_errors if "ERR_CONNECTION_REFUSED" in e]
+    for error in refused:
+        console_errors.remove(error)
