@@ -34,6 +34,7 @@ from chat.cache.admin_actions import (
     clear_cache_for_users,
     clear_whole_cache,
 )
+from chat.catalogue import admin as catalogue_admin  # noqa: F401  (registers)
 from chat.limits import LimitsUnavailable, budget_reset
 from chat.limits.policies import forget_quota, resolve
 from chat.models import Conversation, ErrorRecord, Message, ModelCall

@@ -30,6 +30,7 @@ from chat.cache.replies import (
     reply_lookup,
     reply_store,
 )
+from chat.catalogue.turns import Route, route_for
 from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
 from chat.delivery import get_hub
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
@@ -68,6 +69,8 @@ class Turn:
     cacheable: bool = True
     # Every model call of the turn (retries and fallbacks too), for the ledger.
     meter: CallMeter = field(default_factory=CallMeter)
+    # The catalogue entry, its candidates and generation settings (chat.catalogue).
+    route: Route | None = None
 
     @property
     def reply_id(self) -> str:
@@ -92,7 +95,12 @@ def screen_input(text: str) -> list[str]:
 
 
 async def turn_begin(
-    *, user, client_id: uuid.UUID, conversation_id: uuid.UUID | None, content: str
+    *,
+    user,
+    client_id: uuid.UUID,
+    conversation_id: uuid.UUID | None,
+    content: str,
+    model_key: str | None = None,
 ) -> Turn:
     """Check and store a new message; a resend of a known client id returns its turn.
 
@@ -115,10 +123,14 @@ async def turn_begin(
             history = prompts.history_messages(
                 await conversations.history_get(conversation=conversation)
             )
+        route = await route_for(
+            user=user, conversation=conversation, requested=model_key
+        )
+        model = route.model
         canary = make_canary()
-        messages = _prompt(model, canary, history, HumanMessage(text))
+        messages = _prompt(route, canary, history, HumanMessage(text))
         admission = await turn_admit(
-            user=user, turn_id=turn_id, model=model, messages=messages
+            user=user, turn_id=turn_id, model=model, messages=messages, route=route
         )
     except ChatError as exc:
         existing = await conversations.exchange_find(user=user, client_id=client_id)
@@ -142,7 +154,10 @@ async def turn_begin(
     )
     if not exchange.created:
         return Turn(turn_id, user, exchange, model)
-    return Turn(turn_id, user, exchange, model, messages, canary, flags, admission)
+    await route.remember(exchange.conversation)
+    return Turn(
+        turn_id, user, exchange, model, messages, canary, flags, admission, route=route
+    )
 
 
 async def turn_redo(
@@ -166,10 +181,12 @@ async def turn_redo(
         # Everything the user saw, ending with the reply cut short.
         pairs = await conversations.history_get(conversation=plan.conversation)
         new = prompts.continue_message()
+    route = await route_for(user=user, conversation=plan.conversation)
+    model = route.model
     canary = make_canary()
-    messages = _prompt(model, canary, prompts.history_messages(pairs), new)
+    messages = _prompt(route, canary, prompts.history_messages(pairs), new)
     admission = await turn_admit(
-        user=user, turn_id=turn_id, model=model, messages=messages
+        user=user, turn_id=turn_id, model=model, messages=messages, route=route
     )
     exchange = await _store(
         admission,
@@ -194,22 +211,22 @@ async def turn_redo(
         canary,
         admission=admission,
         cacheable=False,
+        route=route,
     )
 
 
 def _prompt(
-    model: str, canary: str, history: list[BaseMessage], new: BaseMessage
+    route: Route, canary: str, history: list[BaseMessage], new: BaseMessage
 ) -> list[BaseMessage]:
     """System prompt, the history that fits the model's window beside the reply
     budget, then the new message; raises TooLong when even that cannot fit."""
-    spec = get_spec(model)
     return trim_history(
         prompts.system_messages(canary),
         history,
         new,
-        window=min(spec.context_window, settings.LLM_CONTEXT_WINDOW),
-        reply_budget=min(settings.LLM_MAX_TOKENS, spec.max_output_tokens),
-        model=model,
+        window=route.context_window,
+        reply_budget=route.reply_cap,
+        model=route.model,
     ).messages
 
 
@@ -226,17 +243,23 @@ async def _store(admission: Admission, store: Awaitable[Exchange]) -> Exchange:
     return exchange
 
 
-async def turn_admit(*, user, turn_id: str, model: str, messages) -> Admission:
+async def turn_admit(
+    *, user, turn_id: str, model: str, messages, route: Route | None = None
+) -> Admission:
     """Rate, concurrency and budget checks, holding input estimate plus reply cap;
     a refusal is an error frame for the send, and nothing is stored."""
-    spec = get_spec(model)
-    reply_cap = min(settings.LLM_MAX_TOKENS, spec.max_output_tokens)
+    spec = route.spec if route else get_spec(model)
+    reply_cap = (
+        route.reply_cap
+        if route
+        else min(settings.LLM_MAX_TOKENS, spec.max_output_tokens)
+    )
     input_tokens = count_messages(messages, model)
     try:
         return await admit(
             user=user,
             model=model,
-            endpoint=chat_models.endpoint(),
+            endpoint=route.endpoint if route else chat_models.endpoint(),
             estimated_input_tokens=input_tokens,
             reply_cap_tokens=reply_cap,
             estimated_cost=cost(
@@ -311,8 +334,8 @@ async def turn_generate(turn: Turn) -> None:
             slot = (
                 cache_slot(
                     user=turn.user,
-                    model=turn.model,
-                    params=generation_params(chat_models.get_chat_model()),
+                    model=turn.route.cache_model,
+                    params=generation_params(turn.route.candidates[0].model),
                     messages=turn.messages,
                     canary=turn.canary,
                 )
@@ -355,7 +378,9 @@ async def _stream(
         if hit is not None:
             source = replay_reply(hit, stats)
         else:
-            source = stream_reply(turn.messages, _config(turn), stats)
+            source = stream_reply(
+                turn.messages, _config(turn), stats, turn.route.candidates
+            )
         async for piece in source:
             raw.append(piece)
             safe = output_filter.feed(piece)
@@ -396,6 +421,23 @@ async def _stream(
     return status, error
 
 
+def _saved(hit: CachedReply | None, spec) -> dict | None:
+    """What a cache hit saved: the tokens and cost of the call it stood in for."""
+    if hit is None:
+        return None
+    saved = cost(
+        spec,
+        input_tokens=hit.input_tokens,
+        cached_input_tokens=hit.cached_input_tokens,
+        output_tokens=hit.output_tokens,
+    )
+    return {
+        "input_tokens": hit.input_tokens,
+        "output_tokens": hit.output_tokens,
+        "cost": f"{saved:.8f}",
+    }
+
+
 def _broken(raw: list[str]) -> str:
     """A failure after text was sent is an interruption, never silently retried."""
     return Message.Status.INTERRUPTED if raw else Message.Status.FAILED
@@ -425,6 +467,7 @@ def _failed_calls(turn: Turn, stats: StreamStats) -> list[FailedCall]:
             error_code=stats.call_errors.get(call.run_id, "internal"),
             run_id=call.run_id,
             duration_ms=call.duration_ms,
+            catalogue_key=turn.route.catalogue_key_of(call.model, call.endpoint),
         )
         for call in turn.meter.calls
         if call.run_id != stats.run_id
@@ -451,7 +494,7 @@ async def _finish(
         Decimal(0)
         if hit
         else cost(
-            get_spec(model),
+            turn.route.spec_of(model, stats.endpoint),
             input_tokens=usage.input_tokens,
             cached_input_tokens=usage.cached_input_tokens,
             output_tokens=usage.output_tokens,
@@ -470,7 +513,7 @@ async def _finish(
         content=content,
         status=status,
         model=model,
-        endpoint="cache" if hit else stats.endpoint or chat_models.endpoint(),
+        endpoint="cache" if hit else stats.endpoint or turn.route.endpoint,
         input_tokens=usage.input_tokens,
         cached_input_tokens=usage.cached_input_tokens,
         output_tokens=usage.output_tokens,
@@ -483,6 +526,8 @@ async def _finish(
         cache_hit=hit is not None,
         cache_key=slot.key if slot else "",
         failed_calls=_failed_calls(turn, stats),
+        catalogue_key=stats.catalogue_key or turn.route.entry.key,
+        truncated=hit is None and stats.finish_reason == "length",
     )
     try:
         reply = await conversations.reply_finish(
@@ -502,14 +547,22 @@ async def _finish(
                 turn.reply_id,
                 protocol.error_frame(error, message_id=turn.reply_id, turn_id=turn.id),
             )
-        hub.close(turn.reply_id, protocol.end_frame(reply))
+        hub.close(
+            turn.reply_id,
+            protocol.end_frame(reply, cached=_saved(hit, turn.route.spec)),
+        )
     except Exception:
         log.exception("turn %s could not be stored", turn.id)
         hub.close(turn.reply_id, protocol.end_unsaved_frame(turn.reply_id, content))
     # Fill the cache after the client has its end frame; reply_store applies the
     # policy (complete, unfiltered, non-empty) and never raises. Only the primary's
     # own replies: a fallback's answer must not be served as the primary's.
-    if slot is not None and hit is None and model == turn.model:
+    if (
+        slot is not None
+        and hit is None
+        and model == turn.model
+        and not outcome.truncated
+    ):
         await reply_store(
             slot, text=content, usage=usage, status=status, filtered=content != raw_text
         )

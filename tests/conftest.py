@@ -51,7 +51,7 @@ def live_redis(settings):
 def fake_model(monkeypatch):
     """Swap the one model seam for a token-by-token fake; returns it to configure."""
     model = FakeStreamingChatModel(calls=[])
-    monkeypatch.setattr(chat_models, "get_chat_model", lambda: model)
+    monkeypatch.setattr(chat_models, "get_chat_model", lambda **_: model)
     return model
 
 
@@ -107,3 +107,14 @@ def _no_response_cache(settings):
 
     settings.CHAT_CACHE_BACKEND = "off"
     reset_backends()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalogue():
+    """Rolled-back or flushed tables send no signal: each test reloads the model
+    catalogue at its first read."""
+    from chat.catalogue import store
+
+    store._loaded = store._Loaded()
+    yield
+    store._loaded = store._Loaded()

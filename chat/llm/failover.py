@@ -28,18 +28,23 @@ PAUSE_MARGIN = 0.25
 
 
 async def stream_reply(
-    messages: list[BaseMessage], config: RunnableConfig, stats: StreamStats
+    messages: list[BaseMessage],
+    config: RunnableConfig,
+    stats: StreamStats,
+    candidates: list[chat_models.Candidate] | None = None,
 ) -> AsyncIterator[str]:
-    """The reply's text from the first candidate that starts one; `stats.model` and
-    `stats.endpoint` name the candidate that answered."""
+    """The reply's text from the first candidate that starts one (the turn's, else
+    the environment's); `stats.model`, `stats.endpoint` and `stats.catalogue_key`
+    name the candidate that answered."""
     breaker = get_breaker()
     last_error: ChatError = ProviderUnavailable(detail="no model candidates")
-    for candidate in chat_models.candidates():
+    for candidate in candidates or chat_models.candidates():
         for attempt in range(settings.LLM_MAX_RETRIES + 1):
             if not await breaker.allow(candidate.endpoint):
                 last_error = ProviderUnavailable(detail=f"circuit open: {candidate}")
                 break  # straight to the next fallback
             stats.model, stats.endpoint = candidate.name, candidate.endpoint
+            stats.catalogue_key = candidate.catalogue_key
             stats.run_id = ""
             started = False
             # Each attempt is its own call, named in callbacks and traces.

@@ -119,7 +119,17 @@ _SNAPSHOT = re.compile(r"-\d")
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The spec for a model name, or for the model a dated snapshot name belongs to."""
+    """The spec of a model by catalogue key or provider model name: the catalogue
+    (chat.catalogue) is the source of truth for its entries; other names fall back
+    to the built-in list and the operator's CHAT_MODELS."""
+    from chat.catalogue.store import catalogue_spec
+
+    return catalogue_spec(name) or static_spec(name)
+
+
+def static_spec(name: str) -> ModelSpec:
+    """The spec for a model name, or for the model a dated snapshot name belongs to,
+    from the built-in list and CHAT_MODELS only."""
     models = registry()
     key = name.strip().lower()
     if key in models:

@@ -1,0 +1,84 @@
+"""Which models a user may use, and which one a turn runs on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chat.catalogue.entries import Entry
+from chat.catalogue.store import Catalogue, get_catalogue
+from chat.errors import InvalidInput, ProviderUnavailable
+
+
+async def user_group_ids(user) -> frozenset[int]:
+    return frozenset([pk async for pk in user.groups.values_list("pk", flat=True)])
+
+
+async def models_for(user) -> tuple[list[Entry], Entry]:
+    """The enabled entries this user may use, in display order, and their default
+    (the catalogue's, or the first usable one when that is restricted)."""
+    catalogue = await get_catalogue()
+    groups = await user_group_ids(user)
+    usable = [e for e in catalogue.entries if e.enabled and e.usable_by(groups)]
+    default = catalogue.default()
+    if default.key not in {e.key for e in usable} and not default.from_environment:
+        default = usable[0] if usable else default
+    if not any(e.key == default.key for e in usable):
+        usable.insert(0, default)
+    return usable, default
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The entry a turn runs on, and a note for the user when the conversation's
+    own model could not be used and the default stands in for it."""
+
+    entry: Entry
+    note: str = ""
+
+
+def _refusal(entry: Entry | None, key: str, groups: frozenset[int]) -> str:
+    """Why this user may not pick this model, or "" when they may."""
+    if entry is None:
+        return f"There is no model {key!r}."
+    if not entry.enabled:
+        return f"The model {entry.name!r} is disabled."
+    if not entry.usable_by(groups):
+        return f"You may not use the model {entry.name!r}."
+    return ""
+
+
+async def choose(*, user, conversation=None, requested: str | None = None) -> Choice:
+    """The model for a turn: the one the frame asks for (refused with `invalid`
+    naming the reason), else the conversation's, else the default. A conversation
+    whose model was disabled or restricted since falls back to the default, noted."""
+    catalogue: Catalogue = await get_catalogue()
+    groups = await user_group_ids(user)
+    if requested:
+        entry = catalogue.get(requested)
+        if reason := _refusal(entry, requested, groups):
+            raise InvalidInput(reason)
+        return Choice(_available(entry))
+    _, default = await models_for(user)
+    key = getattr(conversation, "model_key", "")
+    if key and key != default.key:
+        entry = catalogue.get(key)
+        if _refusal(entry, key, groups):
+            name = entry.name if entry else key
+            return Choice(
+                _available(default),
+                note=f"{name} is no longer available; {default.name} answered.",
+            )
+        return Choice(_available(entry))
+    return Choice(_available(default))
+
+
+def _available(entry: Entry) -> Entry:
+    """The entry, or provider_unavailable when its API key variable is unset (the
+    operator is warned in admin and by `manage.py check`; the user is not told
+    the variable's name or value)."""
+    if entry.api_key() is None:
+        raise ProviderUnavailable(
+            f"The model {entry.name!r} is not configured on this server yet.",
+            detail=f"catalogue entry {entry.key}: API key variable unset",
+        )
+    return entry
