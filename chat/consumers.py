@@ -117,6 +117,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 conversation_id=frame.conversation,
                 content=frame.content,
                 model_key=frame.model,
+                preset_id=frame.preset,
             )
         else:
             turn = await turns.turn_redo(

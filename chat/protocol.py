@@ -34,6 +34,8 @@ class SendFrame(_Frame):
     content: str
     # A catalogue key from `hello`'s `models`; None: the conversation's, or default.
     model: str | None = Field(default=None, min_length=1, max_length=64)
+    # A preset id (GET /api/presets/) a new conversation starts from.
+    preset: int | None = None
 
 
 class StopFrame(_Frame):

@@ -101,6 +101,7 @@ async def turn_begin(
     conversation_id: uuid.UUID | None,
     content: str,
     model_key: str | None = None,
+    preset_id: int | None = None,
 ) -> Turn:
     """Check and store a new message; a resend of a known client id returns its turn.
 
@@ -124,7 +125,10 @@ async def turn_begin(
                 await conversations.history_get(conversation=conversation)
             )
         route = await route_for(
-            user=user, conversation=conversation, requested=model_key
+            user=user,
+            conversation=conversation,
+            requested=model_key,
+            preset_id=preset_id,
         )
         model = route.model
         canary = make_canary()
@@ -221,7 +225,7 @@ def _prompt(
     """System prompt, the history that fits the model's window beside the reply
     budget, then the new message; raises TooLong when even that cannot fit."""
     return trim_history(
-        prompts.system_messages(canary),
+        prompts.system_messages(canary) + route.instructions,
         history,
         new,
         window=route.context_window,

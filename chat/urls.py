@@ -1,6 +1,7 @@
 from django.urls import path
 
 from chat import views
+from chat.catalogue.urls import urlpatterns as catalogue_urls
 
 app_name = "chat"
 
@@ -13,4 +14,5 @@ urlpatterns = [
         name="conversation-detail",
     ),
     path("api/usage/", views.usage_summary, name="usage"),
+    *catalogue_urls,
 ]

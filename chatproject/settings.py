@@ -417,3 +417,8 @@ CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS = env.float(
 CHAT_UPSTREAM_MAX_PAUSE_SECONDS = env.float(
     "CHAT_UPSTREAM_MAX_PAUSE_SECONDS", default=300.0
 )
+
+# --- Catalogue (docs/configuration.md#the-model-catalogue) -----------------------
+
+# Longest custom instructions or per-conversation system prompt, in characters.
+CHAT_SYSTEM_PROMPT_MAX_CHARS = env.int("CHAT_SYSTEM_PROMPT_MAX_CHARS", default=4000)

@@ -46,7 +46,7 @@ async def hello_of(user) -> dict:
         ],
     )
     await comm.connect()
-    hello = await comm.receive_json_from()
+    hello = await comm.receive_json_from(timeout=30)
     await comm.disconnect()
     return hello
 
@@ -56,10 +56,10 @@ async def turn(comm, content="Hi", *, conversation=None, model=None):
     if model:
         frame["model"] = model
     await comm.send_json_to(frame)
-    start = await comm.receive_json_from(timeout=10)
+    start = await comm.receive_json_from(timeout=30)
     if start["type"] == "error":
         return start, []
-    return start, await read_reply(comm, wait=10)
+    return start, await read_reply(comm, wait=30)
 
 
 async def test_hello_lists_the_models_the_user_may_use(user, two_models):

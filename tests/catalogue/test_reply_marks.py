@@ -29,8 +29,8 @@ async def test_a_reply_cut_by_the_token_limit_is_truncated_and_continues(
     )
     comm = await connect(user)
     await comm.send_json_to(send_frame("Tell me a story"))
-    start = await comm.receive_json_from()
-    frames = await read_reply(comm)
+    start = await comm.receive_json_from(timeout=30)
+    frames = await read_reply(comm, wait=30)
     end = frames[-1]
     assert end["status"] == "complete" and end["truncated"] is True
     reply = await Message.objects.aget(pk=start["message"])
@@ -38,8 +38,8 @@ async def test_a_reply_cut_by_the_token_limit_is_truncated_and_continues(
     await comm.send_json_to(
         {"type": "continue", "id": str(uuid.uuid4()), "message": start["message"]}
     )
-    more = await comm.receive_json_from()
-    rest = await read_reply(comm)
+    more = await comm.receive_json_from(timeout=30)
+    rest = await read_reply(comm, wait=30)
     await comm.disconnect()
     assert more["type"] == "start" and more["continues"] == start["message"]
     assert text_of(rest) == " time." and rest[-1]["truncated"] is False
@@ -52,13 +52,13 @@ async def test_a_complete_reply_that_was_not_cut_cannot_be_continued(
 ):
     comm = await connect(user)
     await comm.send_json_to(send_frame())
-    start = await comm.receive_json_from()
-    frames = await read_reply(comm)
+    start = await comm.receive_json_from(timeout=30)
+    frames = await read_reply(comm, wait=30)
     assert frames[-1]["truncated"] is False
     await comm.send_json_to(
         {"type": "continue", "id": str(uuid.uuid4()), "message": start["message"]}
     )
-    error = await comm.receive_json_from()
+    error = await comm.receive_json_from(timeout=30)
     await comm.disconnect()
     assert error["code"] == "invalid" and "cut short" in error["message"]
 
@@ -74,8 +74,8 @@ async def test_a_cache_hit_says_cached_and_what_it_saved(
     ends = []
     for _ in range(2):
         await comm.send_json_to(send_frame("Capital of France?"))
-        await comm.receive_json_from()
-        ends.append((await read_reply(comm))[-1])
+        await comm.receive_json_from(timeout=30)
+        ends.append((await read_reply(comm, wait=30))[-1])
     await comm.disconnect()
     reset_backends()
     assert fake_openai.request_count == 1
@@ -101,8 +101,8 @@ async def test_a_truncated_reply_is_not_cached(
     comm = await connect(user)
     for _ in range(2):
         await comm.send_json_to(send_frame("Capital of France?"))
-        await comm.receive_json_from()
-        end = (await read_reply(comm))[-1]
+        await comm.receive_json_from(timeout=30)
+        end = (await read_reply(comm, wait=30))[-1]
     await comm.disconnect()
     reset_backends()
     assert fake_openai.request_count == 2 and end["truncated"] and "cached" not in end
