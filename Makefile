@@ -18,11 +18,16 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 # The local development model: llama.cpp's OpenAI-compatible server with
 # SmolLM2-135M-Instruct. Compiling llama.cpp takes about 5 minutes the first time.
+# Built for AVX2, not -march=native: on virtual machines whose CPUs report AMX the
+# native build crashes (SIGSEGV) on the first token. Never from pip's wheel cache,
+# which would hand back a wheel built with other flags.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(LLM_VENV)/.installed: requirements-local-model.txt requirements-local-model-nodeps.txt
 	@echo "==> Installing the local model server (first time: ~5 min to compile llama.cpp)"
 	test -x $(LLM_VENV)/bin/python || $(PYTHON) -m venv $(LLM_VENV)
 	$(LLM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LLM_VENV)/bin/python -m pip install --progress-bar on -r requirements-local-model.txt
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(LLM_VENV)/bin/python -m pip install --no-cache-dir \
+	  --progress-bar on -r requirements-local-model.txt
 	$(LLM_VENV)/bin/python -m pip install --quiet --no-deps -r requirements-local-model-nodeps.txt
 	touch $@
 

@@ -8,13 +8,14 @@ import logging
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import protocol, replies, shutdown, sockets, turns, watchers
+from chat import protocol, shutdown, sockets, turns
 from chat.catalogue.selectors import models_for
 from chat.conversations import Redo
+from chat.delivery import following, watchers
+from chat.delivery.sweeper import ensure_sweeper
 from chat.errors import ChatError, InternalError
 from chat.llm.chat_models import is_demo
 from chat.observability import metrics
-from chat.sweeper import ensure_sweeper
 
 log = logging.getLogger("chat.consumers")
 
@@ -141,7 +142,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.follow(turn.reply_id, after=0)
 
     async def on_join(self, frame: protocol.JoinFrame) -> None:
-        reply = await replies.reply_for_join(user=self.user, message_id=frame.message)
+        reply = await following.reply_for_join(user=self.user, message_id=frame.message)
         self.follow(str(reply.id), after=frame.after)
 
     def follow(self, message_id: str, *, after: int) -> None:
@@ -155,7 +156,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _forward(self, message_id: str, after: int) -> None:
         try:
             async with watchers.watching(message_id):
-                async for frame in replies.reply_frames(message_id, after=after):
+                async for frame in following.reply_frames(message_id, after=after):
                     await self.send_json(frame)
         except Exception:
             # The reply goes on and is stored; this socket can join it again.

@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chat.errors import AccountBlocked, InvalidInput, NotFound
-from chat.models import Conversation, Message, ModelCall
+from chat.models import USAGE_FIELDS, Conversation, Message, ModelCall
 
 TITLE_CHARS = 60
 
@@ -35,6 +35,24 @@ async def conversation_get(*, user, conversation_id: uuid.UUID) -> Conversation:
         return await Conversation.objects.aget(id=conversation_id, user=user)
     except Conversation.DoesNotExist:
         raise NotFound() from None
+
+
+async def conversation_list(*, user, limit: int = 200) -> list[dict]:
+    """The user's conversations, most recently updated first: id, title, updated."""
+    rows = Conversation.objects.filter(user=user).values("id", "title", "updated")
+    return [row async for row in rows[:limit]]
+
+
+async def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation with its messages; its ledger rows stay (unlinked)."""
+    await conversation.adelete()
+
+
+async def messages_shown(*, conversation: Conversation) -> list[Message]:
+    """The conversation's messages as the page shows them, oldest first: a
+    regenerated reply's predecessors stay stored, not shown."""
+    rows = conversation.messages.filter(superseded=False).order_by("created")
+    return [message async for message in rows]
 
 
 def _exchange_of(*, user, client_id: uuid.UUID) -> Exchange | None:
@@ -344,6 +362,9 @@ class FailedCall:
 
 @dataclass
 class ReplyOutcome:
+    """How a reply ended: its text and status, where it came from, and the usage
+    fields (chat.models.UsageFields) its message and its ledger row both store."""
+
     content: str
     status: str
     model: str
@@ -364,6 +385,10 @@ class ReplyOutcome:
     # Cut by the provider's token limit (finish_reason "length").
     truncated: bool = False
 
+    def usage_fields(self) -> dict:
+        """The values of chat.models.USAGE_FIELDS, as the models take them."""
+        return {name: getattr(self, name) for name in USAGE_FIELDS}
+
 
 @sync_to_async
 def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
@@ -375,14 +400,7 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             "content": outcome.content,
             "status": outcome.status,
             "model": outcome.model,
-            "input_tokens": outcome.input_tokens,
-            "cached_input_tokens": outcome.cached_input_tokens,
-            "output_tokens": outcome.output_tokens,
-            "usage_estimated": outcome.usage_estimated,
-            "cost": outcome.cost,
-            "ttft_ms": outcome.ttft_ms,
-            "duration_ms": outcome.duration_ms,
-            "error_code": outcome.error_code,
+            **outcome.usage_fields(),
             "cache_key": outcome.cache_key,
             "truncated": outcome.truncated,
             "finished": now,
@@ -419,16 +437,9 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             catalogue_key=outcome.catalogue_key,
             endpoint=outcome.endpoint,
             status=outcome.status,
-            input_tokens=outcome.input_tokens,
-            cached_input_tokens=outcome.cached_input_tokens,
-            output_tokens=outcome.output_tokens,
-            usage_estimated=outcome.usage_estimated,
-            cost=outcome.cost,
             cache_hit=outcome.cache_hit,
-            ttft_ms=outcome.ttft_ms,
-            duration_ms=outcome.duration_ms,
-            error_code=outcome.error_code,
             run_id=outcome.run_id,
+            **outcome.usage_fields(),
         )
         Conversation.objects.filter(pk=exchange.conversation.pk).update(updated=now)
     # What was written, without reading it back.

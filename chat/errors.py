@@ -1,8 +1,10 @@
-"""One error hierarchy: each error carries a stable code, a message for people and,
-where it applies, how many seconds until a retry can succeed.
+"""One error hierarchy: each error carries a stable code, a message for people, its
+HTTP status and, where it applies, how many seconds until a retry can succeed.
 
-The edges (consumer, HTTP views) map these to error frames in one place; anything
-else that escapes is logged, recorded and answered with a generic `internal` error.
+The edges map these to frames in one place (chat/protocol.py's `error_frame` on the
+socket, chat/responses.py's `error_response` over HTTP, where the status applies to
+a request refused before its stream starts); anything else that escapes is logged,
+recorded and answered with a generic `internal` error.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ class ChatError(Exception):
 
     code = "internal"
     message = "Something went wrong on our side. Please try again."
+    status = 500
     retryable = False
 
     def __init__(
@@ -34,12 +37,14 @@ class InvalidInput(ChatError):
 
     code = "invalid"
     message = "That request was not understood."
+    status = 400
 
 
 class NotFound(InvalidInput):
     """The object does not exist or belongs to someone else (indistinguishable)."""
 
     message = "That conversation does not exist."
+    status = 404
 
 
 class TooLong(ChatError):
@@ -47,6 +52,7 @@ class TooLong(ChatError):
 
     code = "too_long"
     message = "That message is too long."
+    status = 413
 
 
 class RateLimited(ChatError):
@@ -54,6 +60,7 @@ class RateLimited(ChatError):
 
     code = "rate_limited"
     message = "You are sending messages too quickly."
+    status = 429
     retryable = True
 
 
@@ -62,6 +69,7 @@ class Busy(ChatError):
 
     code = "busy"
     message = "A reply is already being written. Wait for it or press Stop."
+    status = 429
     retryable = True
 
 
@@ -70,6 +78,7 @@ class BudgetExhausted(ChatError):
 
     code = "budget_exhausted"
     message = "Your usage budget for this period is spent."
+    status = 429
 
 
 class BlockedInput(ChatError):
@@ -77,6 +86,7 @@ class BlockedInput(ChatError):
 
     code = "blocked_input"
     message = "This message was blocked by the safety filter."
+    status = 422
 
 
 class BlockedOutput(ChatError):
@@ -91,6 +101,7 @@ class ProviderUnavailable(ChatError):
 
     code = "provider_unavailable"
     message = "The language model is unavailable right now. Please try again."
+    status = 503
     retryable = True
 
 
@@ -99,6 +110,7 @@ class ProviderTimeout(ChatError):
 
     code = "timeout"
     message = "The language model took too long to answer. Please try again."
+    status = 504
     retryable = True
 
 
@@ -107,6 +119,15 @@ class AccountBlocked(ChatError):
 
     code = "account_blocked"
     message = "Your account has been blocked, so no reply was started."
+    status = 403
+
+
+class Unauthenticated(ChatError):
+    """The request carries no valid session."""
+
+    code = "unauthenticated"
+    message = "Log in first."
+    status = 401
 
 
 class InternalError(ChatError):
@@ -116,6 +137,7 @@ class InternalError(ChatError):
 ERROR_CODES = {
     cls.code: cls
     for cls in (
+        Unauthenticated,
         InvalidInput,
         TooLong,
         RateLimited,

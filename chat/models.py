@@ -1,12 +1,13 @@
 """Conversations, their messages, and what each reply used and cost."""
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 
-from chat.limits.quota_models import Quota  # noqa: F401  (per-user limits, this app's)
+from chat.rate_rules import validate_rate_limits
 
 
 class Conversation(models.Model):
@@ -36,7 +37,28 @@ class Conversation(models.Model):
         return self.title or str(self.id)
 
 
-class Message(models.Model):
+class UsageFields(models.Model):
+    """What producing a reply used, cost and took, and how it failed: stored on the
+    reply (Message) and on each ledger row (ModelCall)."""
+
+    input_tokens = models.PositiveIntegerField(default=0)
+    cached_input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    # True when the provider reported no usage and the figures are our own count.
+    usage_estimated = models.BooleanField(default=False)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+USAGE_FIELDS = tuple(field.name for field in UsageFields._meta.fields)
+
+
+class Message(UsageFields):
     class Role(models.TextChoices):
         USER = "user", "User"
         ASSISTANT = "assistant", "Assistant"
@@ -80,15 +102,6 @@ class Message(models.Model):
     # is cut short even though its status is complete, and can be continued.
     truncated = models.BooleanField(default=False, db_default=False)
     model = models.CharField(max_length=100, blank=True)
-    input_tokens = models.PositiveIntegerField(default=0)
-    cached_input_tokens = models.PositiveIntegerField(default=0)
-    output_tokens = models.PositiveIntegerField(default=0)
-    # True when the provider reported no usage and the figures are our own count.
-    usage_estimated = models.BooleanField(default=False)
-    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))
-    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=32, blank=True)
     # The response-cache key this reply was stored under or served from; lets an
     # admin purge the entry behind a wrong reply.
     cache_key = models.CharField(max_length=64, blank=True, db_index=True)
@@ -115,7 +128,19 @@ class Message(models.Model):
         return f"{self.role} message {self.pk}"
 
 
-class ModelCall(models.Model):
+class ModelCallQuerySet(models.QuerySet):
+    def billed(self, *, since: datetime, until: datetime | None = None, user=None):
+        """Calls the provider answered in [since, until), optionally one user's: what
+        totals and budgets count (a cache hit costs nothing)."""
+        calls = self.filter(created__gte=since, cache_hit=False)
+        if until is not None:
+            calls = calls.filter(created__lt=until)
+        if user is not None:
+            calls = calls.filter(user=user)
+        return calls
+
+
+class ModelCall(UsageFields):
     """One row per model call: the usage ledger that totals, budgets and dashboards
     read. It outlives deleted conversations so history and spending stay true."""
 
@@ -135,17 +160,11 @@ class ModelCall(models.Model):
     )
     endpoint = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=Message.Status.choices)
-    input_tokens = models.PositiveIntegerField(default=0)
-    cached_input_tokens = models.PositiveIntegerField(default=0)
-    output_tokens = models.PositiveIntegerField(default=0)
-    usage_estimated = models.BooleanField(default=False)
-    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))
     cache_hit = models.BooleanField(default=False)
-    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=32, blank=True)
     run_id = models.CharField(max_length=64, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = ModelCallQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]
@@ -334,3 +353,70 @@ class CustomInstructions(models.Model):
 
     def __str__(self) -> str:
         return f"custom instructions of user {self.user_id}"
+
+
+_DEFAULT = "Blank: the site default ({})."
+
+
+class Quota(models.Model):
+    """A user's limits where they differ from the site defaults; blank fields
+    follow the defaults, so changing a default changes it for them too."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_quota"
+    )
+    plan = models.CharField(
+        max_length=50,
+        blank=True,
+        db_index=True,
+        help_text="A label for reports and filters, e.g. free, team or staff.",
+    )
+    unlimited = models.BooleanField(
+        default=False,
+        help_text="No rate limit and no budgets (replies in flight are still "
+        "limited, and so is the provider's capacity).",
+    )
+    rate_limits = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_rate_limits],
+        help_text='Requests per window, e.g. "10/1m, 200/1d"; 0/1m blocks. '
+        + _DEFAULT.format("CHAT_RATE_LIMITS"),
+    )
+    max_concurrent_replies = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Replies in flight at once; 0 blocks. "
+        + _DEFAULT.format("CHAT_MAX_CONCURRENT_REPLIES"),
+    )
+    tokens_per_day = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Input plus output tokens per day. "
+        + _DEFAULT.format("CHAT_BUDGET_TOKENS_PER_DAY"),
+    )
+    tokens_per_month = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text=_DEFAULT.format("CHAT_BUDGET_TOKENS_PER_MONTH"),
+    )
+    cost_per_day = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Spending per day, in the price table's currency. "
+        + _DEFAULT.format("CHAT_BUDGET_COST_PER_DAY"),
+    )
+    cost_per_month = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_DEFAULT.format("CHAT_BUDGET_COST_PER_MONTH"),
+    )
+    note = models.TextField(blank=True, help_text="Why this user has these limits.")
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Quota for {self.user}"

@@ -1,14 +1,14 @@
-"""The async Redis client for per-turn state (hub, limits, cache): one per event loop,
-since connections belong to the loop that opened them."""
+"""The async Redis client for per-turn state (hub, limits, cache, breaker): one per
+event loop, since connections belong to the loop that opened them."""
 
 from __future__ import annotations
-
-import asyncio
 
 import redis.asyncio as redis
 from django.conf import settings
 
-_clients: dict[tuple[int, str], redis.Redis] = {}
+from chat.stores import StoreRegistry
+
+_clients: StoreRegistry[redis.Redis] = StoreRegistry(per_loop=True)
 
 
 def redis_enabled() -> bool:
@@ -29,22 +29,26 @@ def get_redis(*, blocking_reads: bool = False) -> redis.Redis:
     their own (REDIS_FOLLOWER_MAX_CONNECTIONS) and, however many they are, limits,
     the breaker and stream writers still get a connection."""
     url = settings.REDIS_URL
-    purpose = "reads" if blocking_reads else "main"
-    key = (id(asyncio.get_running_loop()), url, purpose)
-    client = _clients.get(key)
-    if client is None:
-        options: dict = {
-            "socket_connect_timeout": 2,
-            "socket_timeout": 5,
-            "health_check_interval": 30,
-        }
-        if url.startswith("rediss://"):
-            options["ssl_cert_reqs"] = settings.REDIS_SSL_CERT_REQS
-        size = settings.REDIS_FOLLOWER_MAX_CONNECTIONS if blocking_reads else 100
-        # Past max_connections a blocking pool waits instead of raising.
-        pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=size, timeout=5, **options
-        )
-        client = redis.Redis(connection_pool=pool)
-        _clients[key] = client
-    return client
+    return _clients.get((url, blocking_reads), lambda: _connect(url, blocking_reads))
+
+
+def _connect(url: str, blocking_reads: bool) -> redis.Redis:
+    options: dict = {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "health_check_interval": 30,
+    }
+    if url.startswith("rediss://"):
+        options["ssl_cert_reqs"] = settings.REDIS_SSL_CERT_REQS
+    size = settings.REDIS_FOLLOWER_MAX_CONNECTIONS if blocking_reads else 100
+    # Past max_connections a blocking pool waits instead of raising.
+    pool = redis.BlockingConnectionPool.from_url(
+        url, max_connections=size, timeout=5, **options
+    )
+    return redis.Redis(connection_pool=pool)
+
+
+async def close_clients() -> None:
+    """Close the running loop's clients (a test's loop, before it ends)."""
+    for client in _clients.forget():
+        await client.aclose()

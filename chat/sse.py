@@ -10,18 +10,17 @@ Each event's data is the WebSocket frame itself (docs/protocol.md), and `id:` is
 `seq`, so any SSE client resumes exactly where it left off. Authentication is the
 session cookie, and POSTs carry the CSRF token (`X-CSRFToken`) like every unsafe
 request of the site. Like the consumer, this is a thin edge: it calls the same turn
-functions (turns.turn_begin, turns.turn_start, replies.reply_frames), so every guard,
-limit and record is shared; closing the stream stops following, not the reply.
+functions (turns.turn_begin, turns.turn_start, delivery.following.reply_frames), so
+every guard, limit and record is shared; closing the stream stops following, not
+the reply.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import json
 import logging
-import math
 import uuid
 from collections.abc import AsyncIterator
 
@@ -30,52 +29,19 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import protocol, records, replies, turns, watchers
-from chat.errors import ChatError, InternalError, InvalidInput, NotFound, TooLong
+from chat import protocol, turns
+from chat.delivery import following, watchers
+from chat.delivery.sweeper import ensure_sweeper
+from chat.errors import ChatError, InternalError, InvalidInput, TooLong, Unauthenticated
 from chat.llm.chat_models import is_demo
-from chat.sweeper import ensure_sweeper
+from chat.observability import records
+from chat.responses import SSE_CONTENT_TYPE, encode_event, error_response
 
 log = logging.getLogger("chat.sse")
 
-CONTENT_TYPE = "text/event-stream; charset=utf-8"
 # A comment line this often while nothing else is sent, so proxies and load
 # balancers with idle timeouts (often 30-60 s) keep a slow reply's stream open.
 KEEPALIVE_SECONDS = 15.0
-
-# HTTP status of a request refused before its stream starts; once the stream has
-# started the status is 200 and failures arrive as `error` events.
-STATUS_BY_CODE = {
-    "unauthenticated": 401,
-    "invalid": 400,
-    "too_long": 413,
-    "rate_limited": 429,
-    "busy": 429,
-    "budget_exhausted": 429,
-    "blocked_input": 422,
-    "provider_unavailable": 503,
-    "timeout": 504,
-    "internal": 500,
-}
-
-
-class Unauthenticated(ChatError):
-    """The request carries no valid session."""
-
-    code = "unauthenticated"
-    message = "Log in first."
-
-
-def encode_event(frame: dict) -> bytes:
-    """One SSE event: the frame's type as its name, its `seq` as its id."""
-    lines = []
-    if frame["type"] == "start":
-        lines.append("id: 0")
-    elif "seq" in frame:
-        lines.append(f"id: {frame['seq']}")
-    lines.append(f"event: {frame['type']}")
-    # JSON escapes newlines, so the frame is always a single data line.
-    lines.append(f"data: {protocol.dumps(frame)}")
-    return ("\n".join(lines) + "\n\n").encode()
 
 
 @require_POST
@@ -93,11 +59,11 @@ async def stream_send(request: HttpRequest) -> HttpResponse:
             content=frame.content,
         )
     except ChatError as exc:
-        return refusal(exc, client_id=protocol.client_id_of(body))
+        return error_response(exc, sse=True, client_id=protocol.client_id_of(body))
     except Exception as exc:
         return await _internal(exc, user=user, client_id=protocol.client_id_of(body))
     if turn.messages is not None:
-        _start_detached(turn)
+        turns.turn_start(turn)
     start = protocol.start_frame(turn.exchange, client_id=frame.id, demo=is_demo())
     return event_stream(turn.reply_id, after=0, first=start)
 
@@ -109,9 +75,9 @@ async def stream_follow(request: HttpRequest, message_id: uuid.UUID) -> HttpResp
     try:
         user = await _authenticated(request)
         after = _after(request)
-        reply = await replies.reply_for_join(user=user, message_id=message_id)
+        reply = await following.reply_for_join(user=user, message_id=message_id)
     except ChatError as exc:
-        return refusal(exc)
+        return error_response(exc, sse=True)
     except Exception as exc:
         return await _internal(exc, user=user)
     return event_stream(str(reply.id), after=after)
@@ -125,10 +91,10 @@ async def stream_stop(request: HttpRequest, message_id: uuid.UUID) -> HttpRespon
         user = await _authenticated(request)
         await turns.turn_stop(user=user, message_id=message_id)
     except ChatError as exc:
-        return _json_error(exc)
+        return error_response(exc)
     except Exception as exc:
         await _internal(exc, user=user)
-        return _json_error(InternalError())
+        return error_response(InternalError())
     return JsonResponse({"message": str(message_id), "stopping": True}, status=202)
 
 
@@ -146,7 +112,7 @@ def event_stream(
     message_id: str, *, after: int, first: dict | None = None
 ) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
-        _events(message_id, after=after, first=first), content_type=CONTENT_TYPE
+        _events(message_id, after=after, first=first), content_type=SSE_CONTENT_TYPE
     )
     response["Cache-Control"] = "no-cache"
     # Tell nginx-style proxies not to buffer the stream.
@@ -159,7 +125,7 @@ async def _events(
 ) -> AsyncIterator[bytes]:
     if first is not None:
         yield encode_event(first)
-    frames = aiter(replies.reply_frames(message_id, after=after))
+    frames = aiter(following.reply_frames(message_id, after=after))
     pending: asyncio.Future | None = None
     # Counted as a follower while the client reads (CHAT_UNWATCHED_REPLY_GRACE).
     async with watchers.watching(message_id):
@@ -190,18 +156,6 @@ async def _events(
                 with contextlib.suppress(BaseException):
                     await pending
             await frames.aclose()
-
-
-def _start_detached(turn: turns.Turn) -> None:
-    """Start generation in a context of its own, as on the WebSocket path.
-
-    A task inherits the context it is created in, and this request's carries
-    asgiref's executors: the per-request thread, and the one of the sync-only
-    middleware (WhiteNoise) this view is called through, which quits as soon as the
-    view returns its response. The reply outlives the request, so its database
-    writes must not be routed to either.
-    """
-    contextvars.Context().run(turns.turn_start, turn)
 
 
 def _body(request: HttpRequest) -> str:
@@ -241,35 +195,6 @@ def _after(request: HttpRequest) -> int:
     return after
 
 
-def _status(error: ChatError) -> int:
-    if isinstance(error, NotFound):
-        return 404
-    return STATUS_BY_CODE.get(error.code, 500)
-
-
-def _retry_headers(response: HttpResponse, error: ChatError) -> HttpResponse:
-    if error.retry_after is not None:
-        response["Retry-After"] = str(max(math.ceil(error.retry_after), 1))
-    return response
-
-
-def refusal(error: ChatError, *, client_id: str | None = None) -> HttpResponse:
-    """A request refused before its stream: the status, and one `error` event."""
-    frame = protocol.error_frame(error, client_id=client_id)
-    response = HttpResponse(
-        encode_event(frame), status=_status(error), content_type=CONTENT_TYPE
-    )
-    response["Cache-Control"] = "no-cache"
-    return _retry_headers(response, error)
-
-
-def _json_error(error: ChatError) -> JsonResponse:
-    response = JsonResponse(
-        {"code": error.code, "message": error.message}, status=_status(error)
-    )
-    return _retry_headers(response, error)
-
-
 async def _internal(
     exc: Exception, *, user, client_id: str | None = None
 ) -> HttpResponse:
@@ -278,4 +203,4 @@ async def _internal(
     error = InternalError(detail=repr(exc))
     error.__cause__ = exc
     await records.error_record(error, user=user, kind="sse")
-    return refusal(InternalError(), client_id=client_id)
+    return error_response(InternalError(), sse=True, client_id=client_id)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from chat import conversations, protocol, records, shutdown, watchers
+from chat import conversations, protocol, shutdown
 from chat.cache.keys import generation_params
 from chat.cache.replies import (
     CachedReply,
@@ -32,7 +32,7 @@ from chat.cache.replies import (
 )
 from chat.catalogue.turns import Route, route_for
 from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
-from chat.delivery import get_hub
+from chat.delivery import get_hub, watchers
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
 from chat.guards.injection import make_canary, screen
 from chat.guards.output_filter import StreamFilter
@@ -46,7 +46,7 @@ from chat.llm.tokens import count_messages, count_text
 from chat.llm.trimming import trim_history
 from chat.logs import log_context
 from chat.models import Message
-from chat.observability import metrics
+from chat.observability import metrics, records
 from chat.observability.callbacks import CallMeter
 from chat.observability.tracing import tracing_callbacks
 
@@ -323,55 +323,92 @@ def _config(turn: Turn) -> dict:
     }
 
 
-async def turn_generate(turn: Turn) -> None:
-    """Stream, filter and deliver one reply, then store how it ended."""
-    stats = StreamStats()
-    output_filter = StreamFilter(canary=turn.canary, pii=settings.CHAT_REDACT_PII)
-    raw: list[str] = []
-    shown: list[str] = []
+@dataclass
+class ReplyRun:
+    """One reply from its cache lookup to its stored end: where its text comes from,
+    what streamed and what was shown, how it ended, and what it used and cost."""
+
+    turn: Turn
+    output_filter: StreamFilter
+    stats: StreamStats = field(default_factory=StreamStats)
+    # The cache entry this reply is looked up and stored under (None: not cached),
+    # and the entry served when the lookup hit.
     slot: CacheSlot | None = None
     hit: CachedReply | None = None
+    # What the source produced, and what passed the output filter to the client.
+    raw: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+    status: str = Message.Status.COMPLETE
+    error: ChatError | None = None
+    # Set when the reply is measured, after it ended.
+    usage: Usage = field(default_factory=Usage)
+    cost: Decimal = Decimal(0)
+
+    @property
+    def model(self) -> str:
+        """The model that answered (a fallback's, if it took over)."""
+        return self.stats.model or self.turn.model
+
+    @property
+    def truncated(self) -> bool:
+        """Cut by the provider's token limit (finish_reason "length")."""
+        return self.hit is None and self.stats.finish_reason == "length"
+
+    @property
+    def raw_text(self) -> str:
+        return "".join(self.raw)
+
+    @property
+    def content(self) -> str:
+        return "".join(self.shown)
+
+    def failed(self, error: ChatError) -> None:
+        """A failure after text was sent is an interruption, never silently
+        retried; before any text, the reply failed."""
+        self.error = error
+        self.status = Message.Status.INTERRUPTED if self.raw else Message.Status.FAILED
+
+
+async def turn_generate(turn: Turn) -> None:
+    """Stream, filter and deliver one reply, then store how it ended."""
+    run = ReplyRun(turn, StreamFilter(canary=turn.canary, pii=settings.CHAT_REDACT_PII))
     with metrics.active_stream(), log_context(turn_id=turn.id):
         try:
-            # Keyed on the primary model and its parameters, on the canary-free
-            # prompt, in the user's scope (unless CHAT_CACHE_SCOPE=shared).
-            slot = (
-                cache_slot(
-                    user=turn.user,
-                    model=turn.route.cache_model,
-                    params=generation_params(turn.route.candidates[0].model),
-                    messages=turn.messages,
-                    canary=turn.canary,
-                )
-                if turn.cacheable
-                else None
-            )
-            # Never raises: a failing store is a miss (counted, logged once).
-            hit = await reply_lookup(slot) if slot is not None else None
+            await _cache_lookup(run)
         except asyncio.CancelledError:
             asyncio.current_task().uncancel()
-            status, error = Message.Status.CANCELLED, None
+            run.status = Message.Status.CANCELLED
         else:
-            status, error = await _stream(turn, stats, raw, shown, output_filter, hit)
-    await _finish(turn, stats, raw, "".join(shown), status, error, slot, hit)
+            await _stream(run)
+    await _finish(run)
 
 
-async def _stream(
-    turn: Turn,
-    stats: StreamStats,
-    raw: list[str],
-    shown: list[str],
-    output_filter: StreamFilter,
-    hit: CachedReply | None,
-) -> tuple[str, ChatError | None]:
-    """Deliver the reply's text; returns how it ended."""
+async def _cache_lookup(run: ReplyRun) -> None:
+    """Find the reply in the response cache, keyed on the primary model and its
+    parameters, on the canary-free prompt, in the user's scope (unless
+    CHAT_CACHE_SCOPE=shared). Never raises: a failing store is a miss."""
+    turn = run.turn
+    if not turn.cacheable:
+        return
+    run.slot = cache_slot(
+        user=turn.user,
+        model=turn.route.cache_model,
+        params=generation_params(turn.route.candidates[0].model),
+        messages=turn.messages,
+        canary=turn.canary,
+    )
+    if run.slot is not None:
+        run.hit = await reply_lookup(run.slot)
+
+
+async def _stream(run: ReplyRun) -> None:
+    """Deliver the reply's text; records how it ended on `run`."""
+    turn = run.turn
     hub = get_hub()
-    status = Message.Status.COMPLETE
-    error: ChatError | None = None
     checkpoint_every = settings.CHAT_CHECKPOINT_SECONDS
     next_checkpoint = time.monotonic() + checkpoint_every
     try:
-        if hit is None and turn.admission is not None:
+        if run.hit is None and turn.admission is not None:
 
             async def queued(position: int) -> None:
                 hub.note(turn.reply_id, protocol.queued_frame(turn.reply_id, position))
@@ -379,50 +416,49 @@ async def _stream(
             with metrics.queued_upstream():
                 await turn.admission.wait_upstream(on_queue=queued)
         # A hit streams through exactly the path of a model reply.
-        if hit is not None:
-            source = replay_reply(hit, stats)
+        if run.hit is not None:
+            source = replay_reply(run.hit, run.stats)
         else:
             source = stream_reply(
-                turn.messages, _config(turn), stats, turn.route.candidates
+                turn.messages, _config(turn), run.stats, turn.route.candidates
             )
         async for piece in source:
-            raw.append(piece)
-            safe = output_filter.feed(piece)
+            run.raw.append(piece)
+            safe = run.output_filter.feed(piece)
             if safe:
-                shown.append(safe)
+                run.shown.append(safe)
                 hub.publish(turn.reply_id, safe)
             if time.monotonic() >= next_checkpoint:
                 next_checkpoint = time.monotonic() + checkpoint_every
                 try:
                     await conversations.reply_checkpoint(
-                        reply=turn.exchange.reply, content="".join(shown)
+                        reply=turn.exchange.reply, content=run.content
                     )
                 except Exception:  # a missed checkpoint must not end the reply
                     log.warning("checkpoint failed for turn %s", turn.id, exc_info=True)
-        tail = output_filter.finish()
+        tail = run.output_filter.finish()
         if tail:
-            shown.append(tail)
+            run.shown.append(tail)
             hub.publish(turn.reply_id, tail)
     except asyncio.CancelledError:
         task = asyncio.current_task()
         task.uncancel()
         # A stop is the user's choice; a shutdown past its grace period is not.
-        status = (
+        run.status = (
             Message.Status.INTERRUPTED
             if shutdown.interrupted(task)
             else Message.Status.CANCELLED
         )
     except BlockedOutput as exc:
         metrics.observe_refusal(exc.code)
-        status, error = Message.Status.FILTERED, exc
+        run.status, run.error = Message.Status.FILTERED, exc
     except ChatError as exc:
-        status, error = _broken(raw), exc
+        run.failed(exc)
     except Exception as exc:
         log.exception("turn %s failed", turn.id)
         error = InternalError(detail=repr(exc))
         error.__cause__ = exc
-        status = _broken(raw)
-    return status, error
+        run.failed(error)
 
 
 def _saved(hit: CachedReply | None, spec) -> dict | None:
@@ -442,22 +478,77 @@ def _saved(hit: CachedReply | None, spec) -> dict | None:
     }
 
 
-def _broken(raw: list[str]) -> str:
-    """A failure after text was sent is an interruption, never silently retried."""
-    return Message.Status.INTERRUPTED if raw else Message.Status.FAILED
+async def _finish(run: ReplyRun) -> None:
+    """However the reply ended: measure it, give back its hold, store it and end
+    its log, fill the cache, report it. Each step in this order, for a reason the
+    step's docstring gives."""
+    _measure(run)
+    await _settle(run)
+    outcome = _outcome(run)
+    await _store_and_close(run, outcome)
+    await _cache_fill(run)
+    _report(run, outcome)
 
 
-def _usage(model: str, turn: Turn, stats: StreamStats, raw_text: str, status) -> Usage:
-    """The provider's usage when it sent one, else our own (high-side) count. A call
-    that failed before any text is not billed by providers: zero."""
-    if stats.usage is not None:
-        return stats.usage
-    if status == Message.Status.FAILED and not raw_text:
-        return Usage(estimated=True)
-    return Usage(
-        input_tokens=count_messages(turn.messages, model),
-        output_tokens=count_text(raw_text, model) if raw_text else 0,
-        estimated=True,
+def _measure(run: ReplyRun) -> None:
+    """Usage: the provider's when it sent one, else our own (high-side) count; a
+    call that failed before any text is not billed by providers: zero. A cache hit
+    keeps the original token counts (what was served) but costs nothing; chat.usage
+    leaves cache_hit rows out of totals and prices them as savings."""
+    turn, model = run.turn, run.model
+    if run.stats.usage is not None:
+        run.usage = run.stats.usage
+    elif run.status == Message.Status.FAILED and not run.raw_text:
+        run.usage = Usage(estimated=True)
+    else:
+        run.usage = Usage(
+            input_tokens=count_messages(turn.messages, model),
+            output_tokens=count_text(run.raw_text, model) if run.raw_text else 0,
+            estimated=True,
+        )
+    if run.hit is None:
+        run.cost = cost(
+            turn.route.spec_of(model, run.stats.endpoint),
+            input_tokens=run.usage.input_tokens,
+            cached_input_tokens=run.usage.cached_input_tokens,
+            output_tokens=run.usage.output_tokens,
+        )
+
+
+async def _settle(run: ReplyRun) -> None:
+    """Settle the turn's admission before any database write, so the user's slot
+    frees as soon as it can; a turn refused while queued for the provider has zero
+    usage."""
+    if run.turn.admission is not None:
+        await run.turn.admission.settle(
+            input_tokens=run.usage.input_tokens,
+            output_tokens=run.usage.output_tokens,
+            cost=run.cost,
+            cache_hit=run.hit is not None,
+        )
+
+
+def _outcome(run: ReplyRun) -> ReplyOutcome:
+    stats = run.stats
+    return ReplyOutcome(
+        content=run.content,
+        status=run.status,
+        model=run.model,
+        endpoint="cache" if run.hit else stats.endpoint or run.turn.route.endpoint,
+        input_tokens=run.usage.input_tokens,
+        cached_input_tokens=run.usage.cached_input_tokens,
+        output_tokens=run.usage.output_tokens,
+        usage_estimated=run.usage.estimated,
+        cost=run.cost,
+        ttft_ms=stats.ttft_ms,
+        duration_ms=stats.duration_ms(),
+        error_code=run.error.code if run.error else "",
+        run_id=stats.run_id,
+        cache_hit=run.hit is not None,
+        cache_key=run.slot.key if run.slot else "",
+        failed_calls=_failed_calls(run.turn, stats),
+        catalogue_key=stats.catalogue_key or run.turn.route.entry.key,
+        truncated=run.truncated,
     )
 
 
@@ -478,61 +569,11 @@ def _failed_calls(turn: Turn, stats: StreamStats) -> list[FailedCall]:
     ]
 
 
-async def _finish(
-    turn: Turn,
-    stats: StreamStats,
-    raw: list[str],
-    content: str,
-    status: str,
-    error: ChatError | None,
-    slot: CacheSlot | None = None,
-    hit: CachedReply | None = None,
-) -> None:
+async def _store_and_close(run: ReplyRun, outcome: ReplyOutcome) -> None:
+    """Store the reply and its ledger rows, record its error, and end its log with
+    the stored reply; if storing fails, the log still ends, with the text."""
+    turn, error = run.turn, run.error
     hub = get_hub()
-    model = stats.model or turn.model
-    raw_text = "".join(raw)
-    usage = _usage(model, turn, stats, raw_text, status)
-    # A hit keeps the original token counts (what was served) but costs nothing;
-    # chat.usage leaves cache_hit rows out of totals and prices them as savings.
-    reply_cost = (
-        Decimal(0)
-        if hit
-        else cost(
-            turn.route.spec_of(model, stats.endpoint),
-            input_tokens=usage.input_tokens,
-            cached_input_tokens=usage.cached_input_tokens,
-            output_tokens=usage.output_tokens,
-        )
-    )
-    if turn.admission is not None:
-        # Before any database write, so the user's slot frees as soon as it can; a
-        # turn refused while queued for the provider has zero usage.
-        await turn.admission.settle(
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cost=reply_cost,
-            cache_hit=hit is not None,
-        )
-    outcome = ReplyOutcome(
-        content=content,
-        status=status,
-        model=model,
-        endpoint="cache" if hit else stats.endpoint or turn.route.endpoint,
-        input_tokens=usage.input_tokens,
-        cached_input_tokens=usage.cached_input_tokens,
-        output_tokens=usage.output_tokens,
-        usage_estimated=usage.estimated,
-        cost=reply_cost,
-        ttft_ms=stats.ttft_ms,
-        duration_ms=stats.duration_ms(),
-        error_code=error.code if error else "",
-        run_id=stats.run_id,
-        cache_hit=hit is not None,
-        cache_key=slot.key if slot else "",
-        failed_calls=_failed_calls(turn, stats),
-        catalogue_key=stats.catalogue_key or turn.route.entry.key,
-        truncated=hit is None and stats.finish_reason == "length",
-    )
     try:
         reply = await conversations.reply_finish(
             user=turn.user, exchange=turn.exchange, outcome=outcome
@@ -553,36 +594,46 @@ async def _finish(
             )
         hub.close(
             turn.reply_id,
-            protocol.end_frame(reply, cached=_saved(hit, turn.route.spec)),
+            protocol.end_frame(reply, cached=_saved(run.hit, turn.route.spec)),
         )
     except Exception:
         log.exception("turn %s could not be stored", turn.id)
-        hub.close(turn.reply_id, protocol.end_unsaved_frame(turn.reply_id, content))
-    # Fill the cache after the client has its end frame; reply_store applies the
-    # policy (complete, unfiltered, non-empty) and never raises. Only the primary's
-    # own replies: a fallback's answer must not be served as the primary's.
+        hub.close(turn.reply_id, protocol.end_unsaved_frame(turn.reply_id, run.content))
+
+
+async def _cache_fill(run: ReplyRun) -> None:
+    """Fill the cache after the client has its end frame; reply_store applies the
+    policy (complete, unfiltered, non-empty) and never raises. Only the primary's
+    own replies: a fallback's answer must not be served as the primary's."""
     if (
-        slot is not None
-        and hit is None
-        and model == turn.model
-        and not outcome.truncated
+        run.slot is not None
+        and run.hit is None
+        and run.model == run.turn.model
+        and not run.truncated
     ):
         await reply_store(
-            slot, text=content, usage=usage, status=status, filtered=content != raw_text
+            run.slot,
+            text=run.content,
+            usage=run.usage,
+            status=run.status,
+            filtered=run.content != run.raw_text,
         )
+
+
+def _report(run: ReplyRun, outcome: ReplyOutcome) -> None:
     metrics.observe_reply(outcome)
     log.info(
         "turn finished",
         extra={
-            "turn_id": turn.id,
-            "status": status,
-            "model": turn.model,
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "estimated": usage.estimated,
-            "ttft_ms": stats.ttft_ms,
+            "turn_id": run.turn.id,
+            "status": run.status,
+            "model": run.turn.model,
+            "input_tokens": run.usage.input_tokens,
+            "output_tokens": run.usage.output_tokens,
+            "estimated": run.usage.estimated,
+            "ttft_ms": run.stats.ttft_ms,
             "duration_ms": outcome.duration_ms,
             "error_code": outcome.error_code,
-            "cache_hit": hit is not None,
+            "cache_hit": run.hit is not None,
         },
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import (
     BigIntegerField,
     Count,
@@ -27,10 +28,9 @@ from django.db.models.functions import Coalesce, TruncDay
 from django.utils import timezone
 
 from chat.limits import budget_status
-from chat.limits.conf import setting
 from chat.llm.registry import UnknownModel, cost, get_spec
 from chat.models import ModelCall
-from chat.observability.percentiles import FRACTIONS, Percentiles, percentiles
+from chat.percentiles import FRACTIONS, Percentiles, percentiles
 
 _TOTALS = {
     "input_tokens": Sum("input_tokens", default=0),
@@ -53,12 +53,7 @@ def billed_calls(
     *, since: datetime, until: datetime | None = None, user=None
 ) -> QuerySet:
     """Ledger rows the provider answered in [since, until), optionally one user's."""
-    calls = ModelCall.objects.filter(created__gte=since, cache_hit=False)
-    if until is not None:
-        calls = calls.filter(created__lt=until)
-    if user is not None:
-        calls = calls.filter(user=user)
-    return calls
+    return ModelCall.objects.billed(since=since, until=until, user=user)
 
 
 async def usage_totals(*, user, since: datetime) -> dict:
@@ -80,7 +75,7 @@ async def usage_summary(*, user, now: datetime | None = None) -> dict:
 
 async def budgets_left(*, user) -> list[dict]:
     """Each current budget period's limit, use, what is left and its reset time."""
-    if not setting("CHAT_LIMITS_ENABLED"):
+    if not settings.CHAT_LIMITS_ENABLED:
         return []  # nothing is enforced, so nothing is left to show
     return [status.as_frame() for status in await budget_status(user=user)]
 

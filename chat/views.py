@@ -1,5 +1,5 @@
 """Pages and the small JSON API the page uses; each view parses, calls one service or
-selector, and renders."""
+selector (chat.conversations, chat.usage), and renders; no ORM here."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from chat import conversations, usage
-from chat.errors import NotFound
+from chat.errors import NotFound, Unauthenticated
 from chat.llm.chat_models import is_demo, model_name
-from chat.models import Conversation
 from chat.protocol import usage_of
 from chat.rendering import render_markdown
+from chat.responses import error_response
 
 
 @login_required
@@ -61,9 +61,7 @@ def _api_login_required(view):
     async def wrapped(request, *args, **kwargs):
         user = await request.auser()
         if not user.is_authenticated:
-            return JsonResponse(
-                {"code": "unauthenticated", "message": "Log in first."}, status=401
-            )
+            return error_response(Unauthenticated())
         request.user = user
         return await view(request, *args, **kwargs)
 
@@ -72,14 +70,12 @@ def _api_login_required(view):
 
 @_api_login_required
 async def conversation_list(request: HttpRequest) -> JsonResponse:
-    rows = Conversation.objects.filter(user=request.user).values(
-        "id", "title", "updated"
-    )[:200]
+    rows = await conversations.conversation_list(user=request.user)
     return JsonResponse(
         {
             "conversations": [
                 {"id": str(r["id"]), "title": r["title"], "updated": r["updated"]}
-                async for r in rows
+                for r in rows
             ]
         }
     )
@@ -93,9 +89,9 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             user=request.user, conversation_id=pk
         )
     except NotFound as exc:
-        return JsonResponse({"code": exc.code, "message": exc.message}, status=404)
+        return error_response(exc)
     if request.method == "DELETE":
-        await conversation.adelete()
+        await conversations.conversation_delete(conversation=conversation)
         return JsonResponse({"deleted": str(pk)})
     messages = [
         {
@@ -111,10 +107,7 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             "continues": str(m.continues_id) if m.continues_id else None,
             "created": m.created,
         }
-        # A regenerated reply's predecessors stay stored, not shown.
-        async for m in conversation.messages.filter(superseded=False).order_by(
-            "created"
-        )
+        for m in await conversations.messages_shown(conversation=conversation)
     ]
     return JsonResponse(
         {"id": str(conversation.id), "title": conversation.title, "messages": messages}

@@ -3,7 +3,6 @@
 Every variable is documented in `.env.example` and docs/configuration.md.
 """
 
-import os
 from pathlib import Path
 
 import environ
@@ -19,12 +18,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 INSECURE_DEV_KEY = "django-insecure-local-development-only"
 SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEV_KEY)
-# pytest sets PYTEST_VERSION: the suite runs with DEBUG off, like production.
-if (
-    not DEBUG
-    and SECRET_KEY in ("", INSECURE_DEV_KEY)
-    and "PYTEST_VERSION" not in os.environ
-):
+if not DEBUG and SECRET_KEY in ("", INSECURE_DEV_KEY):
     raise ImproperlyConfigured(
         "SECRET_KEY is missing or still the development default while DEBUG is off. "
         "Set SECRET_KEY in the environment to a long random value, e.g. "
@@ -317,11 +311,13 @@ CHAT_MODELS = env.str("CHAT_MODELS", default="")
 CHAT_MODELS_FILE = env.str("CHAT_MODELS_FILE", default="")
 # Where tiktoken's encoding files are looked for (never downloaded); without them
 # token counts are a calibrated estimate that errs high.
-CHAT_TIKTOKEN_CACHE_DIR = env.str(
-    "CHAT_TIKTOKEN_CACHE_DIR",
-    default=env.str(
-        "TIKTOKEN_CACHE_DIR", default=str(BASE_DIR / ".cache" / "tiktoken")
-    ),
+# Empty or unset: tiktoken's own variables (so a cache tiktoken filled is found),
+# else <BASE_DIR>/.cache/tiktoken.
+CHAT_TIKTOKEN_CACHE_DIR = (
+    env.str("CHAT_TIKTOKEN_CACHE_DIR", default="")
+    or env.str("TIKTOKEN_CACHE_DIR", default="")
+    or env.str("DATA_GYM_CACHE_DIR", default="")
+    or str(BASE_DIR / ".cache" / "tiktoken")
 )
 
 # --- Resilience -----------------------------------------------------------------
@@ -385,32 +381,48 @@ CHAT_CACHE_TIMEOUT = env.float("CHAT_CACHE_TIMEOUT", default=0.5)
 
 # --- Limits (docs/limits.md) ----------------------------------------------------
 
-# Off only for trusted single-user setups.
+# Master switch: off, every admission is granted without any bookkeeping (only for
+# trusted single-user setups).
 CHAT_LIMITS_ENABLED = env.bool("CHAT_LIMITS_ENABLED", default=True)
+# Namespace of every Redis key (and of the in-process store's keys).
 CHAT_LIMITS_KEY_PREFIX = env.str(
     "CHAT_LIMITS_KEY_PREFIX", default=f"{REDIS_KEY_PREFIX}:limits"
 )
 # Redis unreachable: "closed" refuses turns with `busy`; "local" limits per process.
 CHAT_LIMITS_ON_REDIS_ERROR = env.str("CHAT_LIMITS_ON_REDIS_ERROR", default="closed")
+# Seconds an in-flight slot and its budget reservation live without a heartbeat; a
+# turn renews them every third of this, so only a dead process lets them lapse.
 CHAT_LIMITS_LEASE_SECONDS = env.float("CHAT_LIMITS_LEASE_SECONDS", default=60.0)
-# Per-user sliding windows, e.g. "10/1m,100/1h"; admins override per user (Quota).
+# Per-user sliding windows, e.g. "10/1m,100/1h" (window in s, m, h or d); every rule
+# must allow a request; empty turns the rate limit off. Admins override per user
+# (Quota).
 CHAT_RATE_LIMITS = env.list("CHAT_RATE_LIMITS", default=["10/1m"])
+# Replies one user may have in flight (queued or streaming) at once.
 CHAT_MAX_CONCURRENT_REPLIES = env.int("CHAT_MAX_CONCURRENT_REPLIES", default=1)
-# Budgets per user and period (unset: none); cost in USD.
+# Budgets per user and period (unset: none). Tokens are input plus output; cost is
+# in the price table's currency (chat/llm/registry.py), USD by default.
 CHAT_BUDGET_TOKENS_PER_DAY = env.int("CHAT_BUDGET_TOKENS_PER_DAY", default=None)
 CHAT_BUDGET_TOKENS_PER_MONTH = env.int("CHAT_BUDGET_TOKENS_PER_MONTH", default=None)
 CHAT_BUDGET_COST_PER_DAY = env.str("CHAT_BUDGET_COST_PER_DAY", default=None)
 CHAT_BUDGET_COST_PER_MONTH = env.str("CHAT_BUDGET_COST_PER_MONTH", default=None)
+# Seconds a user's Quota row is cached per process (admin edits apply after).
 CHAT_QUOTA_CACHE_SECONDS = env.float("CHAT_QUOTA_CACHE_SECONDS", default=30.0)
-# Upstream protection per model endpoint, shared by all processes (unset: none).
+# Towards each model endpoint, across all processes: requests in flight, requests
+# per minute and tokens per minute (input estimate plus reply cap); unset: none.
 CHAT_UPSTREAM_MAX_CONCURRENT = env.int("CHAT_UPSTREAM_MAX_CONCURRENT", default=None)
 CHAT_UPSTREAM_RPM = env.int("CHAT_UPSTREAM_RPM", default=None)
 CHAT_UPSTREAM_TPM = env.int("CHAT_UPSTREAM_TPM", default=None)
+# Turns that may wait for an upstream slot at once; more are refused with `busy`.
 CHAT_UPSTREAM_QUEUE_MAX = env.int("CHAT_UPSTREAM_QUEUE_MAX", default=100)
+# Longest wait in that queue before a turn fails with `busy`.
 CHAT_UPSTREAM_MAX_WAIT_SECONDS = env.float(
     "CHAT_UPSTREAM_MAX_WAIT_SECONDS", default=30.0
 )
+# How often a waiting turn looks at the queue (waiters in the same process are also
+# woken at once when a slot frees).
 CHAT_UPSTREAM_POLL_SECONDS = env.float("CHAT_UPSTREAM_POLL_SECONDS", default=0.1)
+# Pause after a provider 429 that carries no Retry-After, and the longest pause a
+# Retry-After may impose.
 CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS = env.float(
     "CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS", default=2.0
 )

@@ -71,19 +71,6 @@ def _own_limits(settings):
     settings.CHAT_LIMITS_KEY_PREFIX = f"test:limits:{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    """The suite runs with production settings but speaks plain HTTP to itself and
-    serves static files without a collectstatic manifest."""
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
-
-
 @pytest.fixture
 def via(settings):
     """Point the app's one model seam at an OpenAI-compatible base URL."""
@@ -97,16 +84,6 @@ def via(settings):
             setattr(settings, name, value)
 
     return point
-
-
-@pytest.fixture(autouse=True)
-def _no_response_cache(settings):
-    """Tests that ask the same thing twice expect the model to answer twice;
-    tests/cache turns the cache back on for itself."""
-    from chat.cache.backends import reset_backends
-
-    settings.CHAT_CACHE_BACKEND = "off"
-    reset_backends()
 
 
 @pytest.fixture(autouse=True)

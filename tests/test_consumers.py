@@ -354,7 +354,7 @@ async def test_sweeper_interrupts_stale_replies_only(user):
 
     from django.utils import timezone
 
-    from chat.sweeper import stale_replies_sweep
+    from chat.delivery.sweeper import stale_replies_sweep
 
     conversation = await Conversation.objects.acreate(user=user, title="t")
     stale = await Message.objects.acreate(

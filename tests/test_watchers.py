@@ -7,7 +7,7 @@ import os
 import pytest
 import redis
 
-from chat import watchers
+from chat.delivery import watchers
 from chat.models import Message
 from tests.conftest import need_service
 from tests.ws import connect, read_reply, send_frame, text_of

@@ -25,7 +25,7 @@ def check_cache_settings(app_configs=None, **kwargs):
                 id="chat.E152",
             )
         )
-    scope = getattr(settings, "CHAT_CACHE_SCOPE", "user")
+    scope = settings.CHAT_CACHE_SCOPE
     if scope not in ("user", "shared"):
         errors.append(
             checks.Error(
@@ -34,7 +34,7 @@ def check_cache_settings(app_configs=None, **kwargs):
             )
         )
     for setting in ("CHAT_CACHE_TTL", "CHAT_CACHE_MAX_ENTRIES", "CHAT_CACHE_TIMEOUT"):
-        value = getattr(settings, setting, 0)
+        value = getattr(settings, setting)
         if not isinstance(value, int | float) or value < 0:
             errors.append(
                 checks.Error(f"{setting} must be a number >= 0.", id="chat.E154")

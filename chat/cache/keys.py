@@ -55,7 +55,7 @@ _ROLES = {"human": "user", "ai": "assistant"}
 def cache_scope(user) -> str:
     """Per user ("user:<id>") unless CHAT_CACHE_SCOPE is "shared" (see docs/cache.md
     for when a shared scope is safe)."""
-    if getattr(settings, "CHAT_CACHE_SCOPE", "user") == SHARED_SCOPE:
+    if settings.CHAT_CACHE_SCOPE == SHARED_SCOPE:
         return SHARED_SCOPE
     return f"user:{user.pk}"
 

@@ -54,7 +54,7 @@ class LangChainCache(BaseCache):
 
     def _slot(self, prompt: str, llm_string: str) -> CacheSlot | None:
         scope = self.scope or _scope.get()
-        if scope is None and getattr(settings, "CHAT_CACHE_SCOPE", "") == "shared":
+        if scope is None and settings.CHAT_CACHE_SCOPE == "shared":
             scope = SHARED_SCOPE
         model, params = _describe(llm_string)
         if scope is None or get_backend() is None or not temperature_allowed(params):

@@ -78,12 +78,12 @@ class CachedReply:
 
 
 def cache_ttl() -> float:
-    return float(getattr(settings, "CHAT_CACHE_TTL", DEFAULT_TTL))
+    return float(settings.CHAT_CACHE_TTL)
 
 
 def temperature_allowed(params: Mapping[str, Any]) -> bool:
     """False above CHAT_CACHE_MAX_TEMPERATURE: such replies are meant to vary."""
-    limit = getattr(settings, "CHAT_CACHE_MAX_TEMPERATURE", None)
+    limit = settings.CHAT_CACHE_MAX_TEMPERATURE
     if limit is None:
         return True
     temperature = params.get("temperature")

@@ -70,7 +70,7 @@ def store_worked() -> None:
 async def guarded[T](operation: str, call: Awaitable[T], default: T) -> T:
     """Await a store call within CHAT_CACHE_TIMEOUT (0: no limit); any failure
     gives `default`."""
-    timeout = float(getattr(settings, "CHAT_CACHE_TIMEOUT", 0.5)) or None
+    timeout = float(settings.CHAT_CACHE_TIMEOUT) or None
     try:
         async with asyncio.timeout(timeout):
             result = await call

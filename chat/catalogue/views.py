@@ -10,7 +10,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_http_methods
 
 from chat.catalogue import services
-from chat.errors import ChatError, InvalidInput, NotFound, ProviderUnavailable
+from chat.errors import ChatError, InvalidInput
+from chat.responses import error_response
 from chat.views import _api_login_required
 
 _SETTINGS_FIELDS = ("model", "system_prompt", "temperature", "max_output_tokens")
@@ -23,13 +24,6 @@ _PRESET_FIELDS = (
     "max_output_tokens",
     "shared",
 )
-
-
-def _error(exc: ChatError) -> JsonResponse:
-    status = 404 if isinstance(exc, NotFound) else 400
-    if isinstance(exc, ProviderUnavailable):
-        status = 503
-    return JsonResponse({"code": exc.code, "message": exc.message}, status=status)
 
 
 def _body(request: HttpRequest, allowed: tuple[str, ...]) -> dict:
@@ -70,7 +64,7 @@ async def presets(request: HttpRequest) -> JsonResponse:
             return JsonResponse(preset_json(preset, user=request.user), status=201)
         rows = await services.presets_list(user=request.user)
     except ChatError as exc:
-        return _error(exc)
+        return error_response(exc)
     return JsonResponse({"presets": [preset_json(p, user=request.user) for p in rows]})
 
 
@@ -87,7 +81,7 @@ async def instructions(request: HttpRequest) -> JsonResponse:
         else:
             text = await services.instructions_get(user=request.user)
     except ChatError as exc:
-        return _error(exc)
+        return error_response(exc)
     return JsonResponse({"text": text})
 
 
@@ -102,7 +96,7 @@ async def conversation_settings(request: HttpRequest, pk: uuid.UUID) -> JsonResp
             user=request.user, conversation_id=pk, **data
         )
     except ChatError as exc:
-        return _error(exc)
+        return error_response(exc)
     return JsonResponse(
         {
             "conversation": str(conversation.pk),

@@ -5,26 +5,20 @@ Streams when REDIS_URL is set, so sockets on any process can follow any reply.""
 
 from __future__ import annotations
 
-import asyncio
-
+from chat.delivery.base import Hub
 from chat.delivery.memory import MemoryHub
+from chat.delivery.redis import RedisHub
 from chat.redis_client import redis_enabled
+from chat.stores import StoreRegistry
 
-_hubs: dict[str, object] = {}
+__all__ = ["Hub", "get_hub"]
+
+# Tasks and connections belong to one event loop (one per test, one in daphne).
+_hubs: StoreRegistry[Hub] = StoreRegistry(per_loop=True)
 
 
-def get_hub():
-    """The process's hub for the configured backend."""
-    kind = "redis" if redis_enabled() else "memory"
-    # Tasks and connections belong to one event loop (one per test, one in daphne).
-    key = f"{kind}:{id(asyncio.get_running_loop())}"
-    hub = _hubs.get(key)
-    if hub is None:
-        if kind == "redis":
-            from chat.delivery.redis import RedisHub
-
-            hub = RedisHub()
-        else:
-            hub = MemoryHub()
-        _hubs[key] = hub
-    return hub
+def get_hub() -> Hub:
+    """The hub for the configured backend, on the running loop."""
+    if redis_enabled():
+        return _hubs.get("redis", RedisHub)
+    return _hubs.get("memory", MemoryHub)

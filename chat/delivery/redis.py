@@ -125,9 +125,9 @@ class RedisHub:
     def attach_task(self, message_id: str, task: asyncio.Task) -> None:
         self._tasks[message_id] = task
 
-    def publish(self, message_id: str, text: str) -> None:
+    def publish(self, message_id: str, text: str) -> int:
         self._writers[message_id].add("t", text)
-        self._local.publish(message_id, text)
+        return self._local.publish(message_id, text)
 
     def note(self, message_id: str, frame: dict) -> None:
         self._writers[message_id].add("n", json.dumps(frame))

@@ -10,8 +10,8 @@ from chat.limits.admission import Admission, admit
 from chat.limits.budgets import BudgetStatus, budget_reset, budget_status
 from chat.limits.exceptions import LimitsUnavailable
 from chat.limits.policies import Policy, policy_for
-from chat.limits.rate import RateRule
 from chat.limits.upstream import note_provider_429, retry_after_seconds
+from chat.rate_rules import RateRule
 
 __all__ = [
     "Admission",

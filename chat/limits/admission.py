@@ -17,6 +17,8 @@ import uuid
 import weakref
 from decimal import Decimal
 
+from django.conf import settings
+
 from chat.errors import Busy, ChatError, RateLimited
 from chat.limits import budgets, upstream
 from chat.limits.backends import get_backend, memory_backend
@@ -33,7 +35,6 @@ from chat.limits.backends.base import (
     UserDecision,
 )
 from chat.limits.clock import Clock, get_clock
-from chat.limits.conf import setting
 from chat.limits.exceptions import LimitsUnavailable
 from chat.limits.keys import user_keys
 from chat.limits.policies import Policy, policy_for
@@ -152,7 +153,7 @@ class Admission:
         """Extend the leases (the heartbeat does this while the turn lives)."""
         if self.backend is None or self.settled:
             return
-        lease = float(setting("CHAT_LIMITS_LEASE_SECONDS"))
+        lease = float(settings.CHAT_LIMITS_LEASE_SECONDS)
         until = self.clock.now() + lease
         alive = await self.backend.user_renew(
             slots_key=self.slots_key,
@@ -169,7 +170,7 @@ class Admission:
             log.warning("admission %s outlived its lease", self.id)
 
     def _start_heartbeat(self) -> None:
-        every = float(setting("CHAT_LIMITS_LEASE_SECONDS")) / 3
+        every = float(settings.CHAT_LIMITS_LEASE_SECONDS) / 3
         self._heartbeat = keep(
             asyncio.create_task(
                 _heartbeat(weakref.ref(self), every), name=f"limits-lease-{self.id}"
@@ -216,7 +217,7 @@ async def admit(
     clock = clock or get_clock()
     user_id = getattr(user, "pk", user)
     tokens = max(0, estimated_input_tokens) + max(0, reply_cap_tokens)
-    if not setting("CHAT_LIMITS_ENABLED"):
+    if not settings.CHAT_LIMITS_ENABLED:
         return Admission(
             id=uuid.uuid4().hex,
             user_id=user_id,
@@ -241,7 +242,7 @@ async def admit(
         admission = await _admit_user(backend, **request)
     except BackendUnavailable as exc:
         if (
-            setting("CHAT_LIMITS_ON_REDIS_ERROR") != "local"
+            settings.CHAT_LIMITS_ON_REDIS_ERROR != "local"
             or backend is memory_backend()
         ):
             log.warning("limits backend unavailable, refusing: %s", exc)
@@ -276,7 +277,7 @@ async def _admit_user(
         slots_key=keys.slots,
         admission_id=uuid.uuid4().hex,
         now=now,
-        lease_until=now + float(setting("CHAT_LIMITS_LEASE_SECONDS")),
+        lease_until=now + float(settings.CHAT_LIMITS_LEASE_SECONDS),
         rules=policy.rate_rules,
         max_concurrent=policy.max_concurrent,
         counters=tuple(period.counter for period in periods),

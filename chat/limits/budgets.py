@@ -21,6 +21,7 @@ from chat.limits.exceptions import LimitsUnavailable
 from chat.limits.keys import UserKeys, user_keys
 from chat.limits.periods import ADJECTIVES, PERIODS, Window, window
 from chat.limits.policies import Policy, policy_for
+from chat.models import ModelCall
 
 log = logging.getLogger("chat.limits")
 
@@ -75,10 +76,9 @@ def periods_for(policy: Policy, keys: UserKeys, now: float) -> list[Period]:
 async def ledger_totals(*, user_id: object, start: datetime, end: datetime) -> tuple:
     """(tokens, cost units) a user spent in [start, end), per the ledger; cache hits
     cost nothing."""
-    # Imported here: chat.models imports this package (for Quota).
-    from chat.usage import billed_calls
-
-    totals = await billed_calls(since=start, until=end, user=user_id).aaggregate(
+    totals = await ModelCall.objects.billed(
+        since=start, until=end, user=user_id
+    ).aaggregate(
         input=Sum("input_tokens", default=0),
         output=Sum("output_tokens", default=0),
         cost=Sum("cost", default=Decimal(0)),

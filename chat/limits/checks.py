@@ -7,8 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core import checks
 
-from chat.limits.conf import setting
-from chat.limits.rate import parse_rate_rules
+from chat.rate_rules import parse_rate_rules
 
 _WHOLE_OR_NONE = (
     "CHAT_BUDGET_TOKENS_PER_DAY",
@@ -32,17 +31,17 @@ def check_limits_settings(app_configs=None, **kwargs) -> list[checks.CheckMessag
         errors.append(checks.Error(message, id=f"chat.limits.E{number:03d}"))
 
     try:
-        parse_rate_rules(setting("CHAT_RATE_LIMITS"))
+        parse_rate_rules(settings.CHAT_RATE_LIMITS)
     except ValueError as exc:
         error(f"CHAT_RATE_LIMITS: {exc}", 1)
-    if setting("CHAT_LIMITS_ON_REDIS_ERROR") not in ("closed", "local"):
+    if settings.CHAT_LIMITS_ON_REDIS_ERROR not in ("closed", "local"):
         error("CHAT_LIMITS_ON_REDIS_ERROR must be 'closed' or 'local'.", 2)
     for name in _WHOLE_OR_NONE:
-        value = setting(name)
+        value = getattr(settings, name)
         if value not in (None, "") and not str(value).isdigit():
             error(f"{name} must be a whole number of at least 0, or unset.", 3)
     for name in _MONEY_OR_NONE:
-        value = setting(name)
+        value = getattr(settings, name)
         try:
             if value not in (None, "") and Decimal(str(value)) < 0:
                 raise InvalidOperation
@@ -50,13 +49,13 @@ def check_limits_settings(app_configs=None, **kwargs) -> list[checks.CheckMessag
             error(f"{name} must be an amount of at least 0, or unset.", 4)
     for name in _POSITIVE:
         try:
-            if float(setting(name)) <= 0:
+            if float(getattr(settings, name)) <= 0:
                 raise ValueError
         except (TypeError, ValueError):
             error(f"{name} must be a number of seconds above 0.", 5)
-    reply_cap = getattr(settings, "LLM_MAX_TOKENS", 0)
+    reply_cap = settings.LLM_MAX_TOKENS
     for name in ("CHAT_BUDGET_TOKENS_PER_DAY", "CHAT_BUDGET_TOKENS_PER_MONTH"):
-        value = setting(name)
+        value = getattr(settings, name)
         if str(value).isdigit() and int(value) < reply_cap:
             errors.append(
                 checks.Warning(

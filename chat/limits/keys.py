@@ -8,7 +8,8 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass
 
-from chat.limits.conf import setting
+from django.conf import settings
+
 from chat.limits.periods import Window
 
 
@@ -44,12 +45,12 @@ class EndpointKeys:
 
 
 def user_keys(user_id: object) -> UserKeys:
-    return UserKeys(f"{setting('CHAT_LIMITS_KEY_PREFIX')}:{{u:{user_id}}}")
+    return UserKeys(f"{settings.CHAT_LIMITS_KEY_PREFIX}:{{u:{user_id}}}")
 
 
 def endpoint_keys(endpoint: str) -> EndpointKeys:
     # Hashed: URLs may hold braces, which would break the hash tag.
     tag = hashlib.sha256(endpoint.encode()).hexdigest()[:16]
-    base = f"{setting('CHAT_LIMITS_KEY_PREFIX')}:{{up:{tag}}}"
+    base = f"{settings.CHAT_LIMITS_KEY_PREFIX}:{{up:{tag}}}"
     names = [field.name for field in dataclasses.fields(EndpointKeys)]
     return EndpointKeys(*(f"{base}:{name}" for name in names))

@@ -6,10 +6,11 @@ import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from chat.limits.conf import setting
-from chat.limits.rate import RateRule, parse_rate_rules
+from chat.models import Quota
+from chat.rate_rules import RateRule, parse_rate_rules
 
 BUDGET_FIELDS = ("tokens_per_day", "tokens_per_month", "cost_per_day", "cost_per_month")
 
@@ -33,16 +34,16 @@ class Policy:
 def default_policy() -> Policy:
     """The site defaults, from settings (read now, so override_settings applies)."""
     try:
-        rules = parse_rate_rules(setting("CHAT_RATE_LIMITS"))
+        rules = parse_rate_rules(settings.CHAT_RATE_LIMITS)
     except ValueError as exc:
         raise ImproperlyConfigured(f"CHAT_RATE_LIMITS: {exc}") from None
     return Policy(
         rate_rules=rules,
-        max_concurrent=int(setting("CHAT_MAX_CONCURRENT_REPLIES")),
-        tokens_per_day=_whole(setting("CHAT_BUDGET_TOKENS_PER_DAY")),
-        tokens_per_month=_whole(setting("CHAT_BUDGET_TOKENS_PER_MONTH")),
-        cost_per_day=_money(setting("CHAT_BUDGET_COST_PER_DAY")),
-        cost_per_month=_money(setting("CHAT_BUDGET_COST_PER_MONTH")),
+        max_concurrent=int(settings.CHAT_MAX_CONCURRENT_REPLIES),
+        tokens_per_day=_whole(settings.CHAT_BUDGET_TOKENS_PER_DAY),
+        tokens_per_month=_whole(settings.CHAT_BUDGET_TOKENS_PER_MONTH),
+        cost_per_day=_money(settings.CHAT_BUDGET_COST_PER_DAY),
+        cost_per_month=_money(settings.CHAT_BUDGET_COST_PER_MONTH),
     )
 
 
@@ -78,10 +79,8 @@ async def policy_for(user) -> Policy:
     cached = _quotas.get(user_id)
     if cached and cached[0] > now:
         return resolve(cached[1])
-    from chat.limits.quota_models import Quota
-
     quota = await Quota.objects.filter(user_id=user_id).afirst()
-    ttl = float(setting("CHAT_QUOTA_CACHE_SECONDS"))
+    ttl = float(settings.CHAT_QUOTA_CACHE_SECONDS)
     if ttl > 0:
         if len(_quotas) > 10_000:
             _quotas.clear()

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 
+from django.conf import settings
+
 from chat.errors import Busy
 from chat.limits.backends import get_backend
 from chat.limits.backends.base import (
@@ -30,7 +32,6 @@ from chat.limits.backends.base import (
     log_member,
 )
 from chat.limits.clock import Clock, get_clock
-from chat.limits.conf import setting
 from chat.limits.keys import EndpointKeys, endpoint_keys
 from chat.limits.tasks import finish_anyway
 
@@ -97,7 +98,7 @@ _wakeups = _Wakeups()
 
 
 def _limit(name: str) -> int | None:
-    value = setting(name)
+    value = getattr(settings, name)
     return None if value in (None, "") else int(value)
 
 
@@ -117,9 +118,9 @@ async def acquire(
     ticket = uuid.uuid4().hex
     loop = asyncio.get_running_loop()
     started = loop.time()
-    deadline = started + float(setting("CHAT_UPSTREAM_MAX_WAIT_SECONDS"))
-    poll = float(setting("CHAT_UPSTREAM_POLL_SECONDS"))
-    lease = float(setting("CHAT_LIMITS_LEASE_SECONDS"))
+    deadline = started + float(settings.CHAT_UPSTREAM_MAX_WAIT_SECONDS)
+    poll = float(settings.CHAT_UPSTREAM_POLL_SECONDS)
+    lease = float(settings.CHAT_LIMITS_LEASE_SECONDS)
     keep = max(MIN_KEEP, 10 * poll)
     told: int | None = None
     placed = True  # whether the backend may hold this ticket (queued or granted)
@@ -131,7 +132,7 @@ async def acquire(
                     keys=keys,
                     ticket=ticket,
                     now=now,
-                    queue_max=int(setting("CHAT_UPSTREAM_QUEUE_MAX")),
+                    queue_max=int(settings.CHAT_UPSTREAM_QUEUE_MAX),
                     waiter_until=now + keep,
                     lease_until=now + lease,
                     max_inflight=_limit("CHAT_UPSTREAM_MAX_CONCURRENT"),
@@ -222,12 +223,12 @@ async def note_provider_429(
 ) -> float | None:
     """Pause `endpoint` for every turn in every process: for Retry-After seconds
     (capped), or a short default without one. Returns the pause in force."""
-    if not setting("CHAT_LIMITS_ENABLED"):
+    if not settings.CHAT_LIMITS_ENABLED:
         return None
     if retry_after is None:
-        retry_after = float(setting("CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS"))
+        retry_after = float(settings.CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS)
     seconds = min(
-        max(0.0, retry_after), float(setting("CHAT_UPSTREAM_MAX_PAUSE_SECONDS"))
+        max(0.0, retry_after), float(settings.CHAT_UPSTREAM_MAX_PAUSE_SECONDS)
     )
     if seconds <= 0:
         return None

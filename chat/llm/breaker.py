@@ -12,10 +12,12 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 
 from chat.redis_client import get_redis, redis_enabled, redis_key
+from chat.stores import StoreRegistry
 
 log = logging.getLogger("chat.breaker")
 
@@ -39,6 +41,20 @@ def _step_aside(default):
         return run
 
     return wrap
+
+
+class Breaker(Protocol):
+    async def allow(self, endpoint: str) -> bool:
+        """Whether a call may go out now (closed, or the one probe of a cool-down)."""
+
+    async def success(self, endpoint: str) -> None:
+        """A call succeeded: the circuit closes."""
+
+    async def failure(self, endpoint: str) -> None:
+        """A call failed: enough in a row open the circuit for a cool-down."""
+
+    async def pause(self, endpoint: str, seconds: float) -> None:
+        """Hold every call for `seconds` (a provider's 429 with Retry-After)."""
 
 
 @dataclass
@@ -135,9 +151,12 @@ class RedisBreaker:
             await pipe.execute()
 
 
-_memory = MemoryBreaker()
-_redis = RedisBreaker()
+# Both are process-wide: the memory breaker's state is the process's, the Redis one
+# keeps none of its own (it takes the running loop's client per call).
+_breakers: StoreRegistry[Breaker] = StoreRegistry(per_loop=False)
 
 
-def get_breaker() -> MemoryBreaker | RedisBreaker:
-    return _redis if redis_enabled() else _memory
+def get_breaker() -> Breaker:
+    if redis_enabled():
+        return _breakers.get("redis", RedisBreaker)
+    return _breakers.get("memory", MemoryBreaker)

@@ -158,8 +158,8 @@ def cost(
 
 def registry() -> MappingProxyType[str, ModelSpec]:
     """Defaults merged with the operator's overrides (settings read on each call)."""
-    path = getattr(settings, "CHAT_MODELS_FILE", "") or ""
-    inline = getattr(settings, "CHAT_MODELS", "") or ""
+    path = settings.CHAT_MODELS_FILE
+    inline = settings.CHAT_MODELS
     if not isinstance(inline, str):
         # A dict set directly in settings (or by a test) is accepted as well.
         inline = json.dumps(inline, default=str, sort_keys=True)
@@ -267,8 +267,8 @@ def check_models(app_configs, **kwargs) -> list[checks.CheckMessage]:
         registry()
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="chat.E101")]
-    name = getattr(settings, "LLM_MODEL", "")
-    if getattr(settings, "LLM_BACKEND", "openai") == "demo" or not name:
+    name = settings.LLM_MODEL
+    if settings.LLM_BACKEND == "demo" or not name:
         return []
     try:
         get_spec(name)

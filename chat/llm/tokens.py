@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -154,15 +153,9 @@ def counting_method(model: str) -> CountingMethod:
 
 
 def tiktoken_cache_dir() -> Path:
-    """Where encoding files are looked for: CHAT_TIKTOKEN_CACHE_DIR, else tiktoken's
-    own variables (so a cache tiktoken filled is found), else <BASE_DIR>/.cache."""
-    configured = getattr(settings, "CHAT_TIKTOKEN_CACHE_DIR", None)
-    if configured:
-        return Path(configured)
-    for variable in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
-        if os.environ.get(variable):
-            return Path(os.environ[variable])
-    return Path(settings.BASE_DIR) / ".cache" / "tiktoken"
+    """Where encoding files are looked for (CHAT_TIKTOKEN_CACHE_DIR, whose default
+    follows tiktoken's own variables)."""
+    return Path(settings.CHAT_TIKTOKEN_CACHE_DIR)
 
 
 def _counter_for(model: str) -> tiktoken.Encoding | Profile:

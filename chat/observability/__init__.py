@@ -1,2 +1,2 @@
 """Seeing the service: model call measurements, Prometheus metrics, LangSmith
-tracing, health and readiness. The admin pages live in chat/admin.py."""
+tracing, health and readiness. The admin pages live in chat/admin/."""

@@ -7,9 +7,7 @@ from django.core import checks
 
 def check_observability(app_configs, **kwargs) -> list[checks.CheckMessage]:
     out = []
-    if getattr(settings, "LANGSMITH_TRACING", False) and not getattr(
-        settings, "LANGSMITH_API_KEY", ""
-    ):
+    if settings.LANGSMITH_TRACING and not settings.LANGSMITH_API_KEY:
         out.append(
             checks.Warning(
                 "LANGSMITH_TRACING is on but LANGSMITH_API_KEY is empty: no trace "
@@ -18,7 +16,7 @@ def check_observability(app_configs, **kwargs) -> list[checks.CheckMessage]:
                 id="chat.W301",
             )
         )
-    template = getattr(settings, "CHAT_TRACE_URL", "") or ""
+    template = settings.CHAT_TRACE_URL
     if template and "{run_id}" not in template:
         out.append(
             checks.Warning(
@@ -28,7 +26,7 @@ def check_observability(app_configs, **kwargs) -> list[checks.CheckMessage]:
                 id="chat.W302",
             )
         )
-    token = getattr(settings, "CHAT_METRICS_TOKEN", "") or ""
+    token = settings.CHAT_METRICS_TOKEN
     if token and len(token) < 16:
         out.append(
             checks.Warning(

@@ -25,6 +25,8 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from chat.cache.stats import cache_counters
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
@@ -93,10 +95,6 @@ class ResponseCacheCollector(Collector):
     time, so the cache needs no second bookkeeping."""
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        try:
-            from chat.cache.stats import cache_counters
-        except ImportError:  # the response cache is not installed
-            return
         counts = cache_counters()
         yield CounterMetricFamily(
             "chat_cache_hits",

@@ -76,7 +76,7 @@ class Readiness:
 
 
 def _timeout() -> float:
-    return float(getattr(settings, "CHAT_READY_TIMEOUT", 2.0))
+    return float(settings.CHAT_READY_TIMEOUT)
 
 
 async def _run(check: Check, probe: Callable[[], Awaitable[str]]) -> Check:
@@ -148,8 +148,8 @@ async def check_model() -> str:
 
 async def readiness() -> Readiness:
     """Run every check at once and collect their states."""
-    redis_url = bool(getattr(settings, "REDIS_URL", ""))
-    requires_model = bool(getattr(settings, "CHAT_READY_REQUIRES_MODEL", False))
+    redis_url = bool(settings.REDIS_URL)
+    requires_model = bool(settings.CHAT_READY_REQUIRES_MODEL)
     plan = [
         (Check("database", required=True), check_database),
         (Check("redis", required=redis_url), check_redis if redis_url else None),

@@ -17,9 +17,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 def tracing_enabled() -> bool:
     """Tracing is on only with both the switch and a key."""
-    return bool(getattr(settings, "LANGSMITH_TRACING", False)) and bool(
-        getattr(settings, "LANGSMITH_API_KEY", "")
-    )
+    return bool(settings.LANGSMITH_TRACING) and bool(settings.LANGSMITH_API_KEY)
 
 
 def tracing_callbacks() -> list[BaseCallbackHandler]:
@@ -31,7 +29,7 @@ def tracing_callbacks() -> list[BaseCallbackHandler]:
     return [
         LangChainTracer(
             client=langsmith_client(),
-            project_name=getattr(settings, "LANGSMITH_PROJECT", "") or None,
+            project_name=settings.LANGSMITH_PROJECT or None,
         )
     ]
 
@@ -39,9 +37,9 @@ def tracing_callbacks() -> list[BaseCallbackHandler]:
 def langsmith_client():
     """One client per configuration: it batches runs on a background thread."""
     return _client(
-        getattr(settings, "LANGSMITH_ENDPOINT", "") or "",
+        settings.LANGSMITH_ENDPOINT,
         settings.LANGSMITH_API_KEY,
-        bool(getattr(settings, "CHAT_TRACE_HIDE_CONTENT", False)),
+        bool(settings.CHAT_TRACE_HIDE_CONTENT),
     )
 
 
@@ -65,7 +63,7 @@ def flush() -> None:
 
 def trace_url(run_id: str) -> str:
     """The LangSmith page of a call, from the CHAT_TRACE_URL template ("" if none)."""
-    template = getattr(settings, "CHAT_TRACE_URL", "") or ""
+    template = settings.CHAT_TRACE_URL
     if not template or not run_id:
         return ""
     return template.replace("{run_id}", run_id)

@@ -20,7 +20,7 @@ def _bearer_token(request: HttpRequest) -> str:
 
 
 async def _may_read_metrics(request: HttpRequest) -> bool:
-    expected = getattr(settings, "CHAT_METRICS_TOKEN", "") or ""
+    expected = settings.CHAT_METRICS_TOKEN
     token = _bearer_token(request)
     if token:
         return bool(expected) and hmac.compare_digest(token, expected)

@@ -41,12 +41,6 @@ def redis_reachable() -> bool:
 
 
 @pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Users made by fixtures here need no slow password hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def fresh_cache(settings):
     """Each test starts with no store instances, zeroed counters, default policy."""
     settings.CHAT_CACHE_BACKEND = "memory"
@@ -82,9 +76,7 @@ def redis_namespace(settings):
 async def loop_clients():
     """Close the async Redis clients this test's loop opened (they die with it)."""
     yield
-    loop_id = id(asyncio.get_running_loop())
-    for key in [k for k in redis_client._clients if k[0] == loop_id]:
-        await redis_client._clients.pop(key).aclose()
+    await redis_client.close_clients()
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])

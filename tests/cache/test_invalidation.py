@@ -11,7 +11,7 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
-from chat.cache import admin_actions
+from chat.admin import cache_actions as admin_actions
 from chat.cache.backends import get_backend
 from chat.cache.invalidation import cache_clear, reply_purge
 from chat.cache.keys import user_scope

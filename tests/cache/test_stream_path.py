@@ -25,7 +25,7 @@ def prompt(canary: str):
 
 
 async def one_turn(model, user, canary, reply_id):
-    """What turn_generate does, with the cache in it (see turn_integration.md)."""
+    """What turn_generate does, with the cache in it (chat/turns.py)."""
     hub = MemoryHub()
     hub.open(reply_id)
     frames_task = asyncio.create_task(_collect(hub, reply_id))

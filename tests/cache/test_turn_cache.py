@@ -1,20 +1,12 @@
-"""Acceptance of the turn integration (chat/cache/turn_integration.md) through the
-real WebSocket app: skipped until chat/turns.py uses the cache."""
+"""The response cache in a turn, through the real WebSocket app: a hit replays the
+stored reply, is ledgered at no cost, and never crosses users."""
 
 from decimal import Decimal
 
 import pytest
 
 from chat.models import Message, ModelCall
-
-turns = pytest.importorskip("chat.turns", reason="chat.turns does not import yet")
-if not hasattr(turns, "replay_reply"):
-    pytest.skip(
-        "turn integration not applied yet (chat/cache/turn_integration.md)",
-        allow_module_level=True,
-    )
-
-from tests.ws import one_turn, text_of  # noqa: E402
+from tests.ws import one_turn, text_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,9 +33,8 @@ async def test_same_question_twice_calls_the_model_once(fake_model, user):
     assert (hit.input_tokens, hit.output_tokens) == (miss.input_tokens, 4)
     reply = await Message.objects.aget(pk=second_start["message"])
     assert reply.content == "Hello, world!"
-    if hasattr(reply, "cache_key"):
-        first_reply = await Message.objects.aget(pk=first_start["message"])
-        assert reply.cache_key == first_reply.cache_key != ""
+    first_reply = await Message.objects.aget(pk=first_start["message"])
+    assert reply.cache_key == first_reply.cache_key != ""
 
 
 async def test_another_user_never_gets_the_cached_reply(fake_model, user, other_user):

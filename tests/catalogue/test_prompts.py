@@ -80,7 +80,7 @@ async def test_operator_prompt_comes_first_and_the_users_own_are_marked(
 
 async def test_instructions_flagged_by_the_injection_screen_are_refused(client):
     response = await put_json(client, "/api/instructions/", {"text": INJECTION})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["code"] == "blocked_input"
     response = await put_json(client, "/api/instructions/", {"text": "x" * 5000})
     assert response.json()["code"] == "too_long"

@@ -79,36 +79,11 @@ def limits(request, settings):
 async def _close_redis_clients():
     """Redis connections belong to their loop: close this test's at its end."""
     yield
-    loop_id = id(asyncio.get_running_loop())
-    clients = getattr(redis_client, "_clients", {})
-    for key in [key for key in clients if key[0] == loop_id]:
-        await clients.pop(key).aclose()
-
-
-@pytest.fixture(scope="session")
-def chat_tables(django_db_setup, django_db_blocker):
-    """The chat app's tables (the ledger, Quota) for tests that read them, created
-    here while the app has no migration for them (a no-op once it does)."""
-    from django.apps import apps
-    from django.db import connection
-
-    import chat.limits.quota_models  # noqa: F401  (registers Quota)
-
-    with django_db_blocker.unblock():
-        existing = set(connection.introspection.table_names())
-        missing = [
-            model
-            for model in apps.get_app_config("chat").get_models()
-            if model._meta.db_table not in existing
-        ]
-        if missing:
-            with connection.schema_editor() as editor:
-                for model in missing:
-                    editor.create_model(model)
+    await redis_client.close_clients()
 
 
 @pytest.fixture
-def ledger(chat_tables, transactional_db):
+def ledger(transactional_db):
     """Database access for tests whose budgets are seeded from the ledger."""
 
 

@@ -19,7 +19,7 @@ from chat.limits.backends.base import (
 from chat.limits.backends.memory import STORE, MemoryBackend
 from chat.limits.backends.redis import RedisBackend
 from chat.limits.keys import EndpointKeys, UserKeys
-from chat.limits.rate import RateRule
+from chat.rate_rules import RateRule
 from tests.limits.conftest import REDIS_URL, need_redis
 
 RULES = [(), (RateRule(3, 10),), (RateRule(2, 5), RateRule(5, 60)), (RateRule(0, 30),)]

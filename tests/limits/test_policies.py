@@ -3,10 +3,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
-from chat.limits.admin_quota import QuotaAdmin, describe
+from chat.admin.quotas import QuotaAdmin, describe
 from chat.limits.policies import default_policy, forget_quota, policy_for, resolve
-from chat.limits.quota_models import Quota
-from chat.limits.rate import RateRule, parse_rate_rules, validate_rate_limits
+from chat.models import Quota
+from chat.rate_rules import RateRule, parse_rate_rules, validate_rate_limits
 
 
 @pytest.mark.parametrize(
@@ -70,9 +70,7 @@ def test_unlimited_quota_drops_rate_and_budgets_but_not_concurrency(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_policy_for_reads_the_users_quota_and_caches_it(
-    settings, chat_tables, user
-):
+async def test_policy_for_reads_the_users_quota_and_caches_it(settings, user):
     settings.CHAT_QUOTA_CACHE_SECONDS = 30
     settings.CHAT_BUDGET_TOKENS_PER_DAY = 1000
     forget_quota()

@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -184,17 +185,41 @@ def test_models_without_an_encoding_use_the_conservative_estimate():
         assert count_text("Привет, мир", model) == estimate("Привет, мир")
 
 
-def test_cache_dir_comes_from_the_setting_then_tiktokens_variable(
-    settings, monkeypatch, tmp_path
-):
+def _configured_cache_dir(**env: str) -> Path:
+    """CHAT_TIKTOKEN_CACHE_DIR as the settings module resolves it from `env`."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {"CHAT_TIKTOKEN_CACHE_DIR", "TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"}
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; print(settings.CHAT_TIKTOKEN_CACHE_DIR)",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "chatproject.settings_test", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return Path(result.stdout.strip())
+
+
+def test_cache_dir_comes_from_the_setting_then_tiktokens_variable(settings, tmp_path):
     settings.CHAT_TIKTOKEN_CACHE_DIR = str(tmp_path / "a")
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "b"))
     assert tiktoken_cache_dir() == tmp_path / "a"
-    settings.CHAT_TIKTOKEN_CACHE_DIR = ""
-    assert tiktoken_cache_dir() == tmp_path / "b"
-    monkeypatch.delenv("TIKTOKEN_CACHE_DIR")
-    monkeypatch.delenv("DATA_GYM_CACHE_DIR", raising=False)
-    assert tiktoken_cache_dir() == Path(settings.BASE_DIR) / ".cache" / "tiktoken"
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    assert _configured_cache_dir(CHAT_TIKTOKEN_CACHE_DIR=a, TIKTOKEN_CACHE_DIR=b) == (
+        tmp_path / "a"
+    )
+    assert _configured_cache_dir(CHAT_TIKTOKEN_CACHE_DIR="", TIKTOKEN_CACHE_DIR=b) == (
+        tmp_path / "b"
+    )
+    assert _configured_cache_dir() == Path(settings.BASE_DIR) / ".cache" / "tiktoken"
 
 
 # --- messages -------------------------------------------------------------------------

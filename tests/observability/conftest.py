@@ -31,13 +31,6 @@ PRICE = {  # USD per token: input, output (close to the registry's list prices)
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """A fast password hasher: each user made with a password costs ~0.5 s otherwise
-    (tests/conftest.py already makes requests plain HTTP with plain static files)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def insert_rows(model, rows: list[dict], batch: int = 10_000) -> None:
     """bulk_create for 100,000 rows in seconds: one executemany per batch of plain
     dicts (bulk_create spends ~20 s building instances and SQL), dates, decimals

@@ -7,7 +7,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-import chat.admin
+import chat.admin.users
 from chat.limits import LimitsUnavailable
 from chat.models import Conversation, ErrorRecord, Message, ModelCall
 
@@ -57,7 +57,7 @@ def test_reset_budget_resets_each_user_and_is_logged(
     async def budget_reset(*, user_id):
         reset.append(user_id)
 
-    monkeypatch.setattr(chat.admin, "budget_reset", budget_reset)
+    monkeypatch.setattr(chat.admin.users, "budget_reset", budget_reset)
     response = act(staff_client, "reset_budgets", [user, other_user])
     assert sorted(reset) == sorted([user.pk, other_user.pk])
     assert b"Reset the budget of 2 user(s)." in response.content
@@ -72,7 +72,7 @@ def test_reset_budget_reports_an_unavailable_limits_store(
     async def budget_reset(*, user_id):
         raise LimitsUnavailable(detail="redis down")
 
-    monkeypatch.setattr(chat.admin, "budget_reset", budget_reset)
+    monkeypatch.setattr(chat.admin.users, "budget_reset", budget_reset)
     response = act(staff_client, "reset_budgets", [user])
     assert b"budgets were not reset" in response.content
     assert not LogEntry.objects.exists()
@@ -190,7 +190,7 @@ def test_an_error_shows_its_details_and_links(staff_client, user, conversation):
 def test_users_show_their_quota_plan_and_limits(
     staff_client, user, other_user, django_assert_max_num_queries
 ):
-    from chat.limits.quota_models import Quota
+    from chat.models import Quota
 
     Quota.objects.create(user=user, plan="team", tokens_per_day=5000)
     with django_assert_max_num_queries(8):

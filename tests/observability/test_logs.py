@@ -88,8 +88,8 @@ def test_secrets_are_redacted_in_messages_extras_and_nested_values(json_lines):
 async def test_an_error_record_is_one_line_with_the_turn_id_and_no_secret(
     json_lines, user
 ):
-    from chat import records
     from chat.errors import ProviderUnavailable
+    from chat.observability import records
 
     error = ProviderUnavailable(detail=f"HTTP 401: bad key {OPENAI_KEY}")
     await records.error_record(error, user=user, kind="reply", turn_id="f00dfeed1234")

@@ -9,10 +9,9 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth import get_user_model
 
+from chat.cache import stats
 from chat.observability import metrics
 from chat.observability.metrics import REGISTRY
-
-pytestmark = pytest.mark.urls("tests.observability.urls")
 
 
 def sample(name: str, **labels) -> float:
@@ -117,7 +116,6 @@ def test_refusals_and_errors_are_counted_by_code_and_kind():
 
 
 def test_cache_hits_and_misses_come_from_the_response_cache_counters():
-    stats = pytest.importorskip("chat.cache.stats")
     hits, misses = sample("chat_cache_hits_total"), sample("chat_cache_misses_total")
     stats.count("hits", 2)
     stats.count("misses")

@@ -11,10 +11,7 @@ import redis
 from chat import shutdown
 from tests.conftest import need_service
 
-pytestmark = [
-    pytest.mark.urls("tests.observability.urls"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 

@@ -12,10 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
+from chat import percentiles as pct
 from chat import usage
 from chat.llm.registry import cost, get_spec
 from chat.models import ModelCall
-from chat.observability import percentiles as pct
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,4 @@
-"""Fixtures for the resilience tests: the SSE routes, and whole deployments of real
-daphne processes."""
+"""Fixtures for the resilience tests: whole deployments of real daphne processes."""
 
 from __future__ import annotations
 
@@ -8,12 +7,6 @@ import pytest
 from tests.conftest import need_service
 from tests.resilience import stack as deploy
 from tests.servers import deployment
-
-
-@pytest.fixture
-def sse_routes(settings):
-    """The site's routes with the SSE endpoint, in-process."""
-    settings.ROOT_URLCONF = "tests.resilience.urls"
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """Settings for the daphne processes the resilience tests start: production settings
-from the environment, as deployed, with two test-only changes (as tests/conftest.py
-makes in-process): static files without a collectstatic manifest, and the SSE routes
-included even before chatproject/urls.py includes them."""
+from the environment, as deployed, with static files served without a collectstatic
+manifest (as chatproject/settings_test.py does in-process)."""
 
 import os
 
@@ -12,7 +11,6 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-ROOT_URLCONF = "tests.resilience.urls"
 # Each test's users start at id 1 in a fresh database: keep their limit counters
 # apart from other runs sharing the same Redis.
 CHAT_LIMITS_KEY_PREFIX = os.environ.get("CHAT_LIMITS_KEY_PREFIX", "chat:limits")

@@ -66,15 +66,13 @@ def only_event(response) -> Event:
 # --- in-process -----------------------------------------------------------------
 
 
-async def test_anonymous_request_is_refused_with_401(sse_routes):
+async def test_anonymous_request_is_refused_with_401():
     response = await post(AsyncClient(), body())
     assert response.status_code == 401
     assert only_event(response).data["code"] == "unauthenticated"
 
 
-async def test_post_without_the_csrf_token_is_refused(
-    sse_routes, user, fake_openai, via
-):
+async def test_post_without_the_csrf_token_is_refused(user, fake_openai, via):
     via(fake_openai.base_url)
     client = await session_client(user, enforce_csrf_checks=True)
     assert (await post(client, body())).status_code == 403
@@ -104,7 +102,7 @@ async def test_post_without_the_csrf_token_is_refused(
     ids=["not-json", "no-content", "bad-id", "unknown-conversation", "long", "inject"],
 )
 async def test_refusals_carry_a_status_and_one_error_event(
-    sse_routes, user, fake_openai, via, settings, data, status, code
+    user, fake_openai, via, settings, data, status, code
 ):
     via(fake_openai.base_url)
     settings.CHAT_MAX_MESSAGE_CHARS = 100
@@ -118,9 +116,7 @@ async def test_refusals_carry_a_status_and_one_error_event(
     assert not await Message.objects.filter(role="assistant").aexists()
 
 
-async def test_a_failing_session_store_is_an_internal_error_event(
-    sse_routes, user, monkeypatch
-):
+async def test_a_failing_session_store_is_an_internal_error_event(user, monkeypatch):
     client = await session_client(user)
 
     async def store_down(request):
@@ -135,7 +131,7 @@ async def test_a_failing_session_store_is_an_internal_error_event(
 
 
 async def test_a_quiet_stream_sends_keep_alive_comments(
-    sse_routes, user, fake_openai, via, monkeypatch
+    user, fake_openai, via, monkeypatch
 ):
     monkeypatch.setattr(sse, "KEEPALIVE_SECONDS", 0.05)
     fake_openai.default = Reply(tokens=["slow"], first_delay=0.5)
@@ -148,7 +144,7 @@ async def test_a_quiet_stream_sends_keep_alive_comments(
 
 
 async def test_provider_failure_is_an_error_event_then_a_failed_end(
-    sse_routes, user, fake_openai, via
+    user, fake_openai, via
 ):
     fake_openai.default = Status(500, body={"error": {"message": "secret sk-live-1"}})
     via(fake_openai.base_url, LLM_MAX_RETRIES=0)
@@ -165,7 +161,7 @@ async def test_provider_failure_is_an_error_event_then_a_failed_end(
 
 
 async def test_a_resend_of_the_same_id_replays_without_a_second_call(
-    sse_routes, user, fake_openai, via
+    user, fake_openai, via
 ):
     fake_openai.default = Reply(tokens=["one ", "two ", "three"])
     via(fake_openai.base_url)
@@ -180,9 +176,7 @@ async def test_a_resend_of_the_same_id_replays_without_a_second_call(
     assert await Message.objects.filter(role="assistant").acount() == 1
 
 
-async def test_events_mirror_websocket_frames_with_seq_as_id(
-    sse_routes, user, fake_openai, via
-):
+async def test_events_mirror_websocket_frames_with_seq_as_id(user, fake_openai, via):
     fake_openai.default = Reply(tokens=["Hel", "lo", " there"], delay=0.01)
     via(fake_openai.base_url)
     client = await session_client(user)
@@ -203,7 +197,7 @@ async def test_events_mirror_websocket_frames_with_seq_as_id(
 
 
 async def test_follow_with_last_event_id_replays_only_later_deltas(
-    sse_routes, user, fake_openai, via
+    user, fake_openai, via
 ):
     fake_openai.default = Reply(tokens=[f"t{i} " for i in range(8)])
     via(fake_openai.base_url, CHAT_COALESCE_MS=0)
@@ -227,7 +221,7 @@ async def test_follow_with_last_event_id_replays_only_later_deltas(
 
 
 async def test_following_someone_elses_reply_is_not_found(
-    sse_routes, user, other_user, fake_openai, via
+    user, other_user, fake_openai, via
 ):
     via(fake_openai.base_url)
     events = await read_all(await post(await session_client(user), body()))
@@ -243,9 +237,7 @@ async def test_following_someone_elses_reply_is_not_found(
     assert response.status_code == 404
 
 
-async def test_stop_endpoint_cancels_the_upstream_request(
-    sse_routes, user, fake_openai, via
-):
+async def test_stop_endpoint_cancels_the_upstream_request(user, fake_openai, via):
     fake_openai.default = Reply(tokens=[f"t{i} " for i in range(300)], delay=0.02)
     via(fake_openai.base_url)
     client = await session_client(user)

@@ -8,45 +8,44 @@ store is shared by the whole process and a settings override picks a fresh one.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from django.conf import settings
 
 from chat.cache.backends.base import CacheBackend
+from chat.stores import StoreRegistry
 
 log = logging.getLogger("chat.cache")
 
 BACKENDS = ("off", "memory", "sqlite", "redis")
-DEFAULT_NAMESPACE = "chat:llmcache"
-DEFAULT_MAX_ENTRIES = 10_000
 
-_instances: dict[tuple, CacheBackend] = {}
-_lock = threading.Lock()
+# Shared by the whole process (the Redis store takes the running loop's client per
+# call), so the memory store is one per process.
+_instances: StoreRegistry[CacheBackend] = StoreRegistry(per_loop=False)
 
 
 def backend_name() -> str:
     """The configured store: off, memory, sqlite or redis."""
-    name = getattr(settings, "CHAT_CACHE_BACKEND", "") or ""
+    name = settings.CHAT_CACHE_BACKEND
     if not name:
         return "redis" if settings.REDIS_URL else "memory"
     return name.strip().lower()
 
 
 def sqlite_path() -> Path:
-    path = getattr(settings, "CHAT_CACHE_SQLITE_PATH", "") or ""
+    path = settings.CHAT_CACHE_SQLITE_PATH
     return Path(path) if path else Path(settings.BASE_DIR) / ".cache" / "llm.sqlite3"
 
 
 def namespace() -> str:
-    return getattr(settings, "CHAT_CACHE_NAMESPACE", "") or DEFAULT_NAMESPACE
+    return settings.CHAT_CACHE_NAMESPACE
 
 
 def get_backend() -> CacheBackend | None:
     """The store for the current settings, or None when the cache is off (or its
     configuration cannot work: the system check reports why)."""
     name = backend_name()
-    max_entries = int(getattr(settings, "CHAT_CACHE_MAX_ENTRIES", DEFAULT_MAX_ENTRIES))
+    max_entries = int(settings.CHAT_CACHE_MAX_ENTRIES)
     if name == "memory":
         config: tuple = ("memory", max_entries)
     elif name == "sqlite":
@@ -55,14 +54,7 @@ def get_backend() -> CacheBackend | None:
         config = ("redis", namespace(), max_entries)
     else:
         return None
-    backend = _instances.get(config)
-    if backend is None:
-        with _lock:
-            backend = _instances.get(config)
-            if backend is None:
-                backend = _build(config)
-                _instances[config] = backend
-    return backend
+    return _instances.get(config, lambda: _build(config))
 
 
 def _build(config: tuple) -> CacheBackend:
@@ -82,9 +74,7 @@ def _build(config: tuple) -> CacheBackend:
 
 def reset_backends() -> None:
     """Forget every instance (tests; a memory store's entries go with it)."""
-    with _lock:
-        for backend in _instances.values():
-            close = getattr(backend, "close", None)
-            if close is not None:
-                close()
-        _instances.clear()
+    for backend in _instances.forget():
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()

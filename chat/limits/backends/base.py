@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from chat.limits.keys import EndpointKeys
-from chat.limits.rate import RateRule
+from chat.rate_rules import RateRule
 
 # Seconds a log entry counts towards an endpoint's per-minute limits.
 MINUTE = 60.0

@@ -4,7 +4,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from chat.sweeper import stale_replies_sweep
+from chat.delivery.sweeper import stale_replies_sweep
 
 
 class Command(BaseCommand):

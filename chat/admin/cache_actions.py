@@ -1,4 +1,4 @@
-"""Admin actions on the response cache, for the lead to register (see docs/cache.md):
+"""Admin actions on the response cache (docs/cache.md):
 
 - on Message: `purge_cached_replies` (the entry behind each selected reply, e.g. a
   wrong answer), `clear_cache_for_models`, `clear_cache_for_users`;

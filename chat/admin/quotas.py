@@ -1,11 +1,11 @@
-"""Admin for per-user quotas; chat/admin.py registers it."""
+"""Per-user quotas: where a user's limits differ from the site defaults."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
 from chat.limits.policies import Policy, forget_quota, resolve
-from chat.limits.quota_models import Quota
+from chat.models import Quota
 
 
 def describe(policy: Policy) -> str:
@@ -27,6 +27,7 @@ def describe(policy: Policy) -> str:
     return "; ".join(parts)
 
 
+@admin.register(Quota)
 class QuotaAdmin(admin.ModelAdmin):
     list_display = (
         "user",

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 from chat import conversations, protocol
 from chat.delivery import get_hub
+from chat.delivery.sweeper import orphan_interrupt
 from chat.models import Message
-from chat.sweeper import orphan_interrupt
 
 
 async def reply_for_join(*, user, message_id: uuid.UUID) -> Message:
