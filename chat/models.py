@@ -274,13 +274,6 @@ class CatalogueEntry(models.Model):
 
     class Meta:
         ordering = ["sort_order", "key"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["is_default"],
-                condition=models.Q(is_default=True),
-                name="one_default_catalogue_entry",
-            )
-        ]
         verbose_name = "catalogue model"
         verbose_name_plural = "catalogue models"
 

@@ -91,7 +91,7 @@ class CatalogueEntryAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         if obj.is_default:
-            # One default (a constraint): the one before steps down first.
+            # One default: the one before steps down.
             CatalogueEntry.objects.exclude(pk=obj.pk).filter(is_default=True).update(
                 is_default=False
             )
