@@ -53,10 +53,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_json(
             protocol.hello_frame(
                 username=self.user.get_username(),
-                model=default.model,
-                demo=default.demo,
+                model=default.model if default else "",
+                demo=default.demo if default else False,
                 models=models,
-                default_key=default.key,
+                default_key=default.key if default else "",
             )
         )
 

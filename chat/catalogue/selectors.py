@@ -13,17 +13,19 @@ async def user_group_ids(user) -> frozenset[int]:
     return frozenset([pk async for pk in user.groups.values_list("pk", flat=True)])
 
 
-async def models_for(user) -> tuple[list[Entry], Entry]:
-    """The enabled entries this user may use, in display order, and their default
-    (the catalogue's, or the first usable one when that is restricted)."""
+async def models_for(user) -> tuple[list[Entry], Entry | None]:
+    """The enabled entries this user may use, in display order, and their default:
+    the catalogue's, else the first they may use. An empty catalogue (never
+    seeded) serves the settings' own model; None when the user may use none."""
     catalogue = await get_catalogue()
+    if not catalogue.entries:
+        default = catalogue.default()
+        return [default], default
     groups = await user_group_ids(user)
     usable = [e for e in catalogue.entries if e.enabled and e.usable_by(groups)]
     default = catalogue.default()
-    if default.key not in {e.key for e in usable} and not default.from_environment:
-        default = usable[0] if usable else default
-    if not any(e.key == default.key for e in usable):
-        usable.insert(0, default)
+    if default not in usable:
+        default = usable[0] if usable else None
     return usable, default
 
 
@@ -59,6 +61,10 @@ async def choose(*, user, conversation=None, requested: str | None = None) -> Ch
             raise InvalidInput(reason)
         return Choice(_available(entry))
     _, default = await models_for(user)
+    if default is None:
+        raise InvalidInput(
+            "No model is available to your account; ask an administrator."
+        )
     key = getattr(conversation, "model_key", "")
     if key and key != default.key:
         entry = catalogue.get(key)

@@ -262,3 +262,15 @@ async def _spec(key):
     from chat.catalogue.store import get_catalogue
 
     return (await get_catalogue()).get(key).spec
+
+
+async def test_a_user_who_may_use_no_model_is_told_so(user, two_models):
+    staff = await Group.objects.acreate(name="staff")
+    for entry in await sync_to_async(list)(CatalogueEntry.objects.all()):
+        await sync_to_async(entry.groups.set)([staff])
+    hello = await hello_of(user)
+    assert hello["models"] == []
+    comm = await connect(user)
+    error, _ = await turn(comm)
+    await comm.disconnect()
+    assert error["code"] == "invalid" and "No model is available" in error["message"]
