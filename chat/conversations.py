@@ -9,11 +9,11 @@ from decimal import Decimal
 from enum import StrEnum
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat.errors import AccountBlocked, InvalidInput, NotFound
+from accounts.access import is_blocked, needs_email_verification
+from chat.errors import AccountBlocked, EmailUnverified, InvalidInput, NotFound
 from chat.models import USAGE_FIELDS, Conversation, Message, ModelCall
 
 TITLE_CHARS = 60
@@ -101,10 +101,12 @@ def _title(content: str) -> str:
 def _refuse_blocked(user) -> None:
     """A socket's user object is as old as the socket, so is_active is read afresh
     in the same database trip that stores the message: a user blocked (or deleted)
-    since connecting starts nothing, at the price of one primary-key query."""
-    users = get_user_model()._default_manager
-    if not users.filter(pk=user.pk, is_active=True).exists():
+    since connecting starts nothing, at the price of one primary-key query; an
+    account from open sign-up also waits for its verified email (one more)."""
+    if is_blocked(user):
         raise AccountBlocked()
+    if needs_email_verification(user):
+        raise EmailUnverified()
 
 
 # Names the conversation a send without one starts (see exchange_create).

@@ -130,6 +130,16 @@ class Unauthenticated(ChatError):
     status = 401
 
 
+class EmailUnverified(ChatError):
+    """The account came through open sign-up and has not confirmed its email."""
+
+    code = "email_unverified"
+    message = (
+        "Confirm your email address first: follow the link we sent you, then try again."
+    )
+    status = 403
+
+
 class InternalError(ChatError):
     """An unexpected failure; details are in the logs and the error records."""
 
@@ -144,6 +154,7 @@ ERROR_CODES = {
         Busy,
         BudgetExhausted,
         AccountBlocked,
+        EmailUnverified,
         BlockedInput,
         BlockedOutput,
         ProviderUnavailable,

@@ -1,5 +1,5 @@
-"""Usage aggregates over the ledger (ModelCall): the one place budgets, pages,
-dashboards and metrics read totals from.
+"""Usage aggregates over the ledger (ModelCall): the one place pages, dashboards and
+metrics read totals from; budgets count the same rows (`ModelCall.objects.billed`).
 
 Totals count the calls the provider answered. A reply served from the response
 cache keeps its original token counts in the ledger but costs nothing, so it is

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
-from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import UserCreationForm
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from chat import conversations, usage
@@ -27,32 +23,8 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "chat/index.html",
-        {
-            "model_name": model_name(),
-            "demo": is_demo(),
-            "signup_enabled": settings.CHAT_SIGNUP_ENABLED,
-        },
+        {"model_name": model_name(), "demo": is_demo()},
     )
-
-
-class LoginView(auth_views.LoginView):
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            signup_enabled=settings.CHAT_SIGNUP_ENABLED, **kwargs
-        )
-
-
-def signup(request: HttpRequest) -> HttpResponse:
-    if not settings.CHAT_SIGNUP_ENABLED:
-        raise Http404("Sign-up is disabled.")
-    if request.user.is_authenticated:
-        return redirect("chat:index")
-    form = UserCreationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("chat:index")
-    return render(request, "registration/signup.html", {"form": form})
 
 
 def _api_login_required(view):

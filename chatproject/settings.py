@@ -277,8 +277,6 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=65536)
 CHAT_COALESCE_MS = env.float("CHAT_COALESCE_MS", default=8.0)
 # Open sockets per user (browser tabs); one more is refused with close code 4429.
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=10)
-# Self-service sign-up on the login page.
-CHAT_SIGNUP_ENABLED = env.bool("CHAT_SIGNUP_ENABLED", default=True)
 # Streaming rows older than this (seconds) with no live task are marked interrupted.
 CHAT_STALE_STREAM_SECONDS = env.int("CHAT_STALE_STREAM_SECONDS", default=120)
 # In DEBUG with no users, create a local account and print its credentials.
@@ -430,6 +428,145 @@ CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS = env.float(
 CHAT_UPSTREAM_MAX_PAUSE_SECONDS = env.float(
     "CHAT_UPSTREAM_MAX_PAUSE_SECONDS", default=300.0
 )
+
+# --- Accounts (docs/security.md#accounts) ---------------------------------------
+
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "accounts",
+]
+MIDDLEWARE += [
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffSecondFactorMiddleware",
+]
+# allauth's backend logs in by username or email and tells an inactive (blocked)
+# account apart only once its password was right.
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+
+# Failed logins share Django's cache; with REDIS_URL it is Redis, so every process
+# counts the same failures.
+if REDIS_URL:
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
+        "OPTIONS": {"ssl_cert_reqs": REDIS_SSL_CERT_REQS}
+        if REDIS_URL.startswith("rediss://")
+        else {},
+    }
+
+# Who may open an account: closed (staff create accounts), invite (links staff make
+# in the admin) or open (anyone; email verified before the first chat).
+# CHAT_SIGNUP_ENABLED=1/0 is read as open/closed when CHAT_SIGNUP is unset.
+CHAT_SIGNUP = env.str(
+    "CHAT_SIGNUP",
+    default=(
+        ("open" if env.bool("CHAT_SIGNUP_ENABLED") else "closed")
+        if env.str("CHAT_SIGNUP_ENABLED", default="")
+        else ("open" if DEBUG else "closed")
+    ),
+)
+# Open sign-up only for these email domains (comma-separated; empty: any).
+CHAT_SIGNUP_EMAIL_DOMAINS = env.list("CHAT_SIGNUP_EMAIL_DOMAINS", default=[])
+# Sign-ups one client address may make per hour.
+CHAT_SIGNUPS_PER_ADDRESS_PER_HOUR = env.int(
+    "CHAT_SIGNUPS_PER_ADDRESS_PER_HOUR", default=5
+)
+# Failed logins that lock an account, and from one client address, within the
+# lockout window (seconds); a lock lifts as its oldest failure leaves the window.
+CHAT_LOGIN_MAX_FAILURES = env.int("CHAT_LOGIN_MAX_FAILURES", default=10)
+CHAT_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int(
+    "CHAT_LOGIN_MAX_FAILURES_PER_ADDRESS", default=30
+)
+CHAT_LOGIN_LOCKOUT_SECONDS = env.int("CHAT_LOGIN_LOCKOUT_SECONDS", default=900)
+# Proxies in front of the app that append to X-Forwarded-For (Heroku's router: 1);
+# 0 ignores the header, so a client cannot forge its address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
+# Or one header a trusted proxy sets to the client address (e.g. CF-Connecting-IP).
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str(
+    "ALLAUTH_TRUSTED_CLIENT_IP_HEADER", default=None
+)
+# Outgoing email (password reset, verification) as one URL: consolemail:// in
+# development, smtp+tls://user:password@host:587 in production (default: a mail
+# server on localhost, as Django's own default).
+EMAIL_URL = env.str(
+    "EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"
+)
+
+
+def _mailer(url: str) -> dict:
+    """EMAIL_URL (django-environ's syntax) as a MAILERS entry (Django 6.1)."""
+    parsed = environ.Env.email_url_config(url)
+    options = {}
+    if parsed["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+        options = {
+            "host": parsed["EMAIL_HOST"],
+            "port": parsed["EMAIL_PORT"],
+            "username": parsed["EMAIL_HOST_USER"],
+            "password": parsed["EMAIL_HOST_PASSWORD"],
+            "use_tls": parsed.get("EMAIL_USE_TLS", False),
+            "use_ssl": parsed.get("EMAIL_USE_SSL", False),
+            "timeout": 10,
+        }
+    return {"BACKEND": parsed["EMAIL_BACKEND"], "OPTIONS": options}
+
+
+MAILERS = {"default": _mailer(EMAIL_URL)}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="djchat <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Staff must have a second factor (TOTP) to use the admin.
+CHAT_MFA_REQUIRED_FOR_STAFF = env.bool("CHAT_MFA_REQUIRED_FOR_STAFF", default=False)
+# OpenID Connect providers as a JSON list of {"id", "name", "server_url",
+# "client_id", "secret"} (Keycloak, Entra ID, Google, Okta...).
+CHAT_OIDC_PROVIDERS = env.json("CHAT_OIDC_PROVIDERS", default=[])
+# Hide password login and sign-up: accounts come only through single sign-on.
+CHAT_SSO_ONLY = env.bool("CHAT_SSO_ONLY", default=False)
+
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+# No username on the sign-up form: a taken one would say the account exists.
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_FORMS = {
+    "login": "accounts.forms.LoginForm",
+    "signup": "accounts.forms.SignupForm",
+}
+ACCOUNT_PREVENT_ENUMERATION = True
+# Sessions last SESSION_COOKIE_AGE, as before allauth: no "remember me" box.
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_LOGOUT_ON_PASSWORD_RESET = True
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": (
+        f"{CHAT_LOGIN_MAX_FAILURES_PER_ADDRESS}/{CHAT_LOGIN_LOCKOUT_SECONDS}s/ip,"
+        f"{CHAT_LOGIN_MAX_FAILURES}/{CHAT_LOGIN_LOCKOUT_SECONDS}s/key"
+    ),
+    "signup": f"{CHAT_SIGNUPS_PER_ADDRESS_PER_HOUR}/1h/ip",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "djchat"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": p["id"],
+                "name": p.get("name", p["id"]),
+                "client_id": p["client_id"],
+                "secret": p.get("secret", ""),
+                "settings": {"server_url": p["server_url"]},
+            }
+            for p in CHAT_OIDC_PROVIDERS
+        ],
+    }
+}
 
 # --- Catalogue (docs/configuration.md#the-model-catalogue) -----------------------
 

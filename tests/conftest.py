@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 
 from chat.llm import chat_models
+from tests import factories
 from tests.fakes import FakeStreamingChatModel
 
 pytest_plugins = ["tests.servers.fixtures"]
@@ -57,18 +58,26 @@ def fake_model(monkeypatch):
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("alice", password="pw-alice-123!")
+    return factories.user("alice", password="pw-alice-123!")
 
 
 @pytest.fixture
 def other_user(db):
-    return get_user_model().objects.create_user("bob", password="pw-bob-123!")
+    return factories.user("bob", password="pw-bob-123!")
 
 
 @pytest.fixture(autouse=True)
 def _own_limits(settings):
     """Each test its own limits namespace: user ids repeat across tests."""
     settings.CHAT_LIMITS_KEY_PREFIX = f"test:limits:{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """Each test its own cache namespace: login throttles count per client address
+    and account, and the suite's client address never changes."""
+    default = {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    settings.CACHES = {**settings.CACHES, "default": default}
 
 
 @pytest.fixture
@@ -84,6 +93,19 @@ def via(settings):
             setattr(settings, name, value)
 
     return point
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_superuser(
+        "ops", "ops@example.com", "ops-pw-0123456789!"
+    )
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,9 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from chat.models import Conversation, Message, ModelCall
+from chat.models import Message, ModelCall
 from chatproject.asgi import application
+from tests import factories
 from tests.ws import ORIGIN, connect, read_reply, send_frame, session_cookie, text_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -265,7 +266,7 @@ async def test_binary_frame_is_invalid(user):
 async def test_someone_elses_conversation_looks_like_a_missing_one(
     user, other_user, fake_model
 ):
-    theirs = await Conversation.objects.acreate(user=other_user, title="private")
+    theirs = await factories.aconversation(other_user, title="private")
     comm = await connect(user)
     await comm.send_json_to(send_frame(conversation=str(theirs.id)))
     foreign = await comm.receive_json_from()
@@ -327,12 +328,10 @@ async def test_logging_out_closes_the_users_sockets(user, other_user):
 
 
 async def test_joining_a_reply_whose_process_died_interrupts_it(user):
-    conversation = await Conversation.objects.acreate(user=user, title="t")
-    question = await Message.objects.acreate(
-        conversation=conversation, role="user", content="Tell me a story"
-    )
-    orphan = await Message.objects.acreate(
-        conversation=conversation,
+    conversation = await factories.aconversation(user)
+    question = await factories.amessage(conversation, content="Tell me a story")
+    orphan = await factories.amessage(
+        conversation,
         role="assistant",
         status="streaming",
         content="Once upon",
@@ -356,13 +355,10 @@ async def test_sweeper_interrupts_stale_replies_only(user):
 
     from chat.delivery.sweeper import stale_replies_sweep
 
-    conversation = await Conversation.objects.acreate(user=user, title="t")
-    stale = await Message.objects.acreate(
-        conversation=conversation, role="assistant", status="streaming", model="demo"
-    )
-    live = await Message.objects.acreate(
-        conversation=conversation, role="assistant", status="streaming", model="demo"
-    )
+    conversation = await factories.aconversation(user)
+    streaming = {"role": "assistant", "status": "streaming", "model": "demo"}
+    stale = await factories.amessage(conversation, **streaming)
+    live = await factories.amessage(conversation, **streaming)
     await Message.objects.filter(pk=stale.pk).aupdate(
         updated=timezone.now() - timedelta(minutes=10)
     )

@@ -3,20 +3,20 @@
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from chat.models import Conversation, Message, ModelCall
+from chat.models import Conversation, ModelCall
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def conversation(user):
-    conv = Conversation.objects.create(user=user, title="Colours")
-    question = Message.objects.create(conversation=conv, role="user", content="Hi")
-    Message.objects.create(
-        conversation=conv,
+    conv = factories.conversation(user, title="Colours")
+    question = factories.message(conv, content="Hi")
+    factories.message(
+        conv,
         role="assistant",
         content="**Red**, <script>x</script>",
         reply_to=question,
@@ -79,7 +79,7 @@ def test_delete_needs_csrf_and_keeps_the_ledger(user, conversation):
     assert client.delete(url).status_code == 403
     client.get(reverse("chat:index"))
     token = client.cookies["csrftoken"].value
-    ModelCall.objects.create(user=user, model="demo", status="complete", cost=1)
+    factories.model_call(user, model="demo", cost=1)
     assert client.delete(url, headers={"X-CSRFToken": token}).status_code == 200
     assert not Conversation.objects.filter(pk=conversation.pk).exists()
     assert ModelCall.objects.filter(user=user).count() == 1
@@ -88,10 +88,8 @@ def test_delete_needs_csrf_and_keeps_the_ledger(user, conversation):
 @pytest.fixture
 def billed_call(user):
     """One call the provider answered today: 15 tokens, $0.25."""
-    return ModelCall.objects.create(
-        user=user,
-        model="gpt-4o-mini",
-        status="complete",
+    return factories.model_call(
+        user,
         input_tokens=10,
         output_tokens=5,
         cost=Decimal("0.25"),
@@ -135,26 +133,6 @@ def test_usage_summary_shows_no_budgets_when_limits_are_off(client, user, settin
     settings.CHAT_BUDGET_TOKENS_PER_DAY = 1000
     client.force_login(user)
     assert client.get(reverse("chat:usage")).json()["budgets"] == []
-
-
-def test_signup_creates_and_logs_in(client):
-    response = client.post(
-        reverse("signup"),
-        {
-            "username": "carol",
-            "password1": "a-Str0ng-pass!",
-            "password2": "a-Str0ng-pass!",
-        },
-    )
-    assert response.status_code == 302
-    assert get_user_model().objects.filter(username="carol").exists()
-    assert client.get(reverse("chat:index")).status_code == 200
-
-
-def test_signup_can_be_switched_off(client, settings):
-    settings.CHAT_SIGNUP_ENABLED = False
-    assert client.get(reverse("signup")).status_code == 404
-    assert "Sign up" not in client.get(reverse("login")).content.decode()
 
 
 def test_healthz(client):

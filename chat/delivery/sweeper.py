@@ -16,10 +16,12 @@ from django.utils import timezone
 from chat.llm.registry import cost, get_spec
 from chat.llm.tokens import count_text
 from chat.models import Message, ModelCall
+from chat.stores import StoreRegistry
 
 log = logging.getLogger("chat.sweeper")
 
-_started: set[int] = set()
+# One sweeping task per event loop (one in daphne, one per test).
+_sweepers: StoreRegistry[asyncio.Task] = StoreRegistry(per_loop=True)
 
 
 @sync_to_async
@@ -92,11 +94,12 @@ def _bill(reply: Message) -> None:
 
 def ensure_sweeper() -> None:
     """Start this process's periodic sweep once per event loop."""
-    loop = asyncio.get_running_loop()
-    if id(loop) in _started:
-        return
-    _started.add(id(loop))
-    loop.create_task(_sweep_forever(), name="reply-sweeper")
+    _sweepers.get(
+        "sweeper",
+        lambda: asyncio.get_running_loop().create_task(
+            _sweep_forever(), name="reply-sweeper"
+        ),
+    )
 
 
 async def _sweep_forever() -> None:

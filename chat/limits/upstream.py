@@ -12,7 +12,6 @@ import logging
 import math
 import time
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -34,6 +33,7 @@ from chat.limits.backends.base import (
 from chat.limits.clock import Clock, get_clock
 from chat.limits.keys import EndpointKeys, endpoint_keys
 from chat.limits.tasks import finish_anyway
+from chat.stores import StoreRegistry
 
 log = logging.getLogger("chat.limits")
 
@@ -74,10 +74,13 @@ class _Wakeups:
     waiters in other processes notice on their next look."""
 
     def __init__(self) -> None:
-        self._events: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # Events belong to the loop whose waiters wait on them.
+        self._events: StoreRegistry[dict[str, asyncio.Event]] = StoreRegistry(
+            per_loop=True
+        )
 
     def _per_loop(self) -> dict[str, asyncio.Event]:
-        return self._events.setdefault(asyncio.get_running_loop(), {})
+        return self._events.get("events", dict)
 
     def notify(self, key: str) -> None:
         event = self._per_loop().pop(key, None)

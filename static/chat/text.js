@@ -8,6 +8,7 @@ const ERROR_TEXT = {
   busy: "A reply is already being written. Wait for it to finish, or stop it.",
   budget_exhausted: "You have used up your usage budget for now.",
   account_blocked: "Your account has been blocked, so no reply was started.",
+  email_unverified: "Confirm your email address first: follow the link we sent you, then try again.",
   blocked_input: "Your message was blocked by the safety filter. Please rephrase it.",
   blocked_output: "The reply was stopped by the safety filter.",
   provider_unavailable: "The model is unavailable right now. Try again in a moment.",

@@ -51,24 +51,9 @@ class User:
         answer = self.submit(
             dyno,
             "/accounts/login/",
-            {"username": self.username, "password": self.password},
+            {"login": self.username, "password": self.password},
         )
         assert answer.status_code == 302, (answer.status_code, answer.text[:500])
-        assert "sessionid" in self.cookies, answer.headers
-        return self
-
-    def signup(self, dyno: Dyno) -> User:
-        """Make the account on the sign-up page, which logs it in."""
-        answer = self.submit(
-            dyno,
-            "/accounts/signup/",
-            {
-                "username": self.username,
-                "password1": self.password,
-                "password2": self.password,
-            },
-        )
-        assert answer.status_code == 302, (answer.status_code, answer.text[:800])
         assert "sessionid" in self.cookies, answer.headers
         return self
 

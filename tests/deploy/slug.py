@@ -62,7 +62,7 @@ def config_vars(database_url: str, openai_base_url: str, **extra: object) -> dic
 
 def process_env(config: dict[str, str]) -> dict[str, str]:
     """What a dyno sees: its config vars and a PATH to the built app, nothing of
-    this test run (pytest's marker would let the development key through)."""
+    this test run (whose settings module and SECRET_KEY are the suite's own)."""
     keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
     env = {name: os.environ[name] for name in keep if name in os.environ}
     env["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"

@@ -82,7 +82,7 @@ def test_session_cookie_is_secure_and_http_only(web, operator_password):
     """Behind the router the session cookie is Secure, HttpOnly and SameSite."""
     user = User(OPERATOR, operator_password)
     answer = user.submit(
-        web, "/accounts/login/", {"username": OPERATOR, "password": operator_password}
+        web, "/accounts/login/", {"login": OPERATOR, "password": operator_password}
     )
     flags = set_cookie(answer, "sessionid").split("; ")
     assert {"secure", "httponly", "samesite=lax"} <= set(flags), flags

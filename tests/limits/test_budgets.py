@@ -11,6 +11,7 @@ from chat.errors import BudgetExhausted, Busy
 from chat.limits import budget_reset, budget_status
 from chat.limits.clock import ManualClock
 from chat.models import ModelCall
+from tests import factories
 from tests.limits.conftest import admit_one, eventually, policy
 
 
@@ -201,10 +202,8 @@ async def test_counters_start_from_the_ledger(limits, ledger, user):
         dict(input_tokens=1000, output_tokens=1000, cost=Decimal(1), cache_hit=True),
     ]
     for row in rows:
-        await ModelCall.objects.acreate(user=user, model="m", status="complete", **row)
-    old = await ModelCall.objects.acreate(
-        user=user, model="m", status="complete", input_tokens=5000
-    )
+        await factories.amodel_call(user, model="m", **row)
+    old = await factories.amodel_call(user, model="m", input_tokens=5000)
     await ModelCall.objects.filter(pk=old.pk).aupdate(created=now - timedelta(days=2))
     budget = policy(tokens_per_day=1000, cost_per_day=Decimal("0.75"))
     (day,) = await budget_status(user=user, policy=budget)

@@ -46,7 +46,7 @@ USERNAME, PASSWORD = "alice", "pw-alice-123!"
 START_TIMEOUT = 40.0
 
 # The environment a deployed process would see, and nothing from this one that
-# changes its behaviour (pytest's marker would accept the development key).
+# changes its behaviour (the suite's SECRET_KEY and settings module are replaced).
 _DROPPED = ("PYTEST_VERSION", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER")
 _PREFIXES = ("OPENAI_", "LLM_", "CHAT_", "DJANGO_")
 
@@ -257,7 +257,7 @@ async def logged_in(process: Daphne) -> httpx.AsyncClient:
     response = await client.post(
         "/accounts/login/",
         data={
-            "username": USERNAME,
+            "login": USERNAME,
             "password": PASSWORD,
             "csrfmiddlewaretoken": token,
         },

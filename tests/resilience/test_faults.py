@@ -1,6 +1,6 @@
 """Provider faults seen by a deployment of two processes: the circuit breaker and a
 provider's Retry-After hold for every process through Redis. (Faults within one
-process are covered by tests/test_failover.py.)"""
+process are covered by tests/llm/test_failover.py.)"""
 
 import asyncio
 

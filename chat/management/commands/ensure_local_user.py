@@ -1,5 +1,6 @@
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -31,7 +32,13 @@ class Command(BaseCommand):
         reset = f".venv/bin/python manage.py changepassword {USERNAME}"
         if not User.objects.exists():
             password = secrets.token_urlsafe(12)
-            User.objects.create_superuser(USERNAME, "local@example.invalid", password)
+            user = User.objects.create_superuser(
+                USERNAME, "local@example.invalid", password
+            )
+            # Verified, so the account may chat and reset its password like any other.
+            EmailAddress.objects.create(
+                user=user, email=user.email, primary=True, verified=True
+            )
             lines = [
                 f"Open {url}",
                 f"username: {USERNAME}",

@@ -16,7 +16,7 @@ from django.utils import timezone
 from chat.llm.registry import cost, get_spec
 from chat.models import Conversation, ErrorRecord, Message, ModelCall
 from chat.observability.dashboard import DateRange
-from tests.observability.conftest import generate_usage, ledger_totals
+from tests.factories import generate_usage, ledger_totals
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,7 @@
-"""Fixtures for the observability tests: generated usage data at scale and a staff
-client."""
+"""Model factories: rows with sensible defaults, each field overridable. Plain
+functions (no factory library): `x(...)` saves and returns a row, `ax(...)` does
+the same from async tests, `build_x(...)` returns it unsaved (for bulk_create);
+`generate_usage` writes a realistic ledger at scale for the dashboard's tests."""
 
 from __future__ import annotations
 
@@ -8,13 +10,83 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, DateTimeField, DecimalField, Sum, UUIDField
 from django.utils import timezone
 
-from chat.models import Conversation, ErrorRecord, Message, ModelCall
+from chat.models import Conversation, ErrorRecord, Message, ModelCall, Quota
+
+PASSWORD = "pw-factory-123!"
+
+
+def user(username: str, *, password: str = PASSWORD, **fields):
+    return get_user_model().objects.create_user(username, password=password, **fields)
+
+
+def build_conversation(user, **fields) -> Conversation:
+    return Conversation(user=user, **({"title": "A conversation"} | fields))
+
+
+def conversation(user, **fields) -> Conversation:
+    row = build_conversation(user, **fields)
+    row.save()
+    return row
+
+
+async def aconversation(user, **fields) -> Conversation:
+    row = build_conversation(user, **fields)
+    await row.asave()
+    return row
+
+
+def build_message(conversation, **fields) -> Message:
+    return Message(conversation=conversation, **({"role": "user"} | fields))
+
+
+def message(conversation, **fields) -> Message:
+    row = build_message(conversation, **fields)
+    row.save()
+    return row
+
+
+async def amessage(conversation, **fields) -> Message:
+    row = build_message(conversation, **fields)
+    await row.asave()
+    return row
+
+
+def build_model_call(user, **fields) -> ModelCall:
+    defaults = {"model": "gpt-4o-mini", "status": "complete"}
+    return ModelCall(user=user, **(defaults | fields))
+
+
+def model_call(user, **fields) -> ModelCall:
+    row = build_model_call(user, **fields)
+    row.save()
+    return row
+
+
+async def amodel_call(user, **fields) -> ModelCall:
+    row = build_model_call(user, **fields)
+    await row.asave()
+    return row
+
+
+def error_record(**fields) -> ErrorRecord:
+    defaults = {"kind": "reply", "code": "internal"}
+    return ErrorRecord.objects.create(**(defaults | fields))
+
+
+def quota(user, **fields) -> Quota:
+    return Quota.objects.create(user=user, **fields)
+
+
+async def aquota(user, **fields) -> Quota:
+    return await Quota.objects.acreate(user=user, **fields)
+
+
+# --- A ledger at scale ---------------------------------------------------------
 
 MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-nano", "smollm2")
 WEIGHTS = (60, 12, 20, 8)
@@ -165,15 +237,3 @@ def ledger_totals(span) -> dict:
         output_tokens=Sum("output_tokens"),
         cost=Sum("cost"),
     )
-
-
-@pytest.fixture
-def staff(db):
-    User = get_user_model()
-    return User.objects.create_superuser("ops", "ops@example.com", "ops-pw-0123456789!")
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client

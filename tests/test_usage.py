@@ -16,6 +16,7 @@ from chat import percentiles as pct
 from chat import usage
 from chat.llm.registry import cost, get_spec
 from chat.models import ModelCall
+from tests.factories import build_model_call as call
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +30,6 @@ def reference(values: list[float], fraction: float) -> float | None:
     low = int(position)
     high = min(low + 1, len(values) - 1)
     return values[low] + (position - low) * (values[high] - values[low])
-
-
-def call(user, **fields) -> ModelCall:
-    defaults = {"model": "gpt-4o-mini", "status": "complete"}
-    return ModelCall(user=user, **(defaults | fields))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 import chat.admin.users
 from chat.limits import LimitsUnavailable
-from chat.models import Conversation, ErrorRecord, Message, ModelCall
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 SECRET_TEXT = "my passport number is X1234567"
@@ -17,11 +17,9 @@ SECRET_TEXT = "my passport number is X1234567"
 
 @pytest.fixture
 def conversation(user):
-    conversation = Conversation.objects.create(user=user, title="Passport renewal")
-    Message.objects.create(conversation=conversation, role="user", content=SECRET_TEXT)
-    Message.objects.create(
-        conversation=conversation, role="assistant", content="I can help with that."
-    )
+    conversation = factories.conversation(user, title="Passport renewal")
+    factories.message(conversation, content=SECRET_TEXT)
+    factories.message(conversation, role="assistant", content="I can help with that.")
     return conversation
 
 
@@ -121,9 +119,7 @@ def test_reading_a_conversation_needs_a_reason_and_is_logged(
 
 
 def test_staff_without_view_permission_cannot_investigate(client, conversation):
-    clerk = get_user_model().objects.create_user(
-        "clerk", password="pw-clerk-0123456!", is_staff=True
-    )
+    clerk = factories.user("clerk", is_staff=True)
     client.force_login(clerk)
     url = reverse("admin:chat_conversation_investigate", args=[conversation.pk])
     assert client.post(url, {"reason": "curious about it"}).status_code == 403
@@ -134,8 +130,8 @@ def test_a_call_links_to_its_trace_user_and_conversation(
     staff_client, user, conversation, settings
 ):
     settings.CHAT_TRACE_URL = "https://smith.example/o/1/r/{run_id}?poll=true"
-    call = ModelCall.objects.create(
-        user=user,
+    call = factories.model_call(
+        user,
         conversation=conversation,
         model="gpt-4o-mini",
         status="complete",
@@ -156,7 +152,7 @@ def test_a_call_links_to_its_trace_user_and_conversation(
 
 
 def test_an_error_shows_its_details_and_links(staff_client, user, conversation):
-    record = ErrorRecord.objects.create(
+    record = factories.error_record(
         kind="reply",
         code="timeout",
         user=user,
@@ -175,8 +171,8 @@ def test_an_error_shows_its_details_and_links(staff_client, user, conversation):
     assert listing.context["report"]["total"] == 1
     assert b"0123456789ab" in listing.content
     # The investigate page links to a conversation's errors and calls this way.
-    ModelCall.objects.create(
-        user=user, conversation=conversation, model="gpt-4o", status="failed"
+    factories.model_call(
+        user, conversation=conversation, model="gpt-4o", status="failed"
     )
     for name in ("errorrecord", "modelcall"):
         by_conversation = staff_client.get(
@@ -190,9 +186,7 @@ def test_an_error_shows_its_details_and_links(staff_client, user, conversation):
 def test_users_show_their_quota_plan_and_limits(
     staff_client, user, other_user, django_assert_max_num_queries
 ):
-    from chat.models import Quota
-
-    Quota.objects.create(user=user, plan="team", tokens_per_day=5000)
+    factories.quota(user, plan="team", tokens_per_day=5000)
     with django_assert_max_num_queries(8):
         listing = staff_client.get(reverse("admin:auth_user_changelist"))
     assert b"team" in listing.content

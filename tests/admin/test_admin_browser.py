@@ -17,7 +17,7 @@ from pytest_django.live_server_helper import LiveServer
 from chat.observability.dashboard import DateRange
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP_VIOLATIONS
 from tests.conftest import need_service
-from tests.observability.conftest import generate_usage, ledger_totals
+from tests.factories import generate_usage, ledger_totals
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "admin"
 PASSWORD = "ops-pw-0123456789!"
@@ -101,10 +101,11 @@ def test_admin_pages_render_with_generated_data(site, data, browser):
         assert response.status == 200, f"{path} answered {response.status}"
         page.screenshot(path=SHOTS / f"{shot}.png", full_page=whole)
 
-    page.goto(site + reverse("admin:login"))
-    page.fill("#id_username", "ops")
+    # The admin's login page hands over to the site's (throttled, second factor).
+    page.goto(site + reverse("admin:login") + "?next=" + reverse("admin:index"))
+    page.fill("#id_login", "ops")
     page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    page.click("button[type=submit]")
     page.wait_for_url(site + reverse("admin:index"))
 
     # The usage dashboard, and its figures against the ledger.

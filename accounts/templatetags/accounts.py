@@ -1,0 +1,17 @@
+from django import template
+from django.conf import settings
+
+from accounts import signup
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def signup_open(context) -> bool:
+    """Whether the login page offers sign-up (the mode, an invitation, SSO only)."""
+    return not settings.CHAT_SSO_ONLY and signup.is_open(context["request"])
+
+
+@register.simple_tag
+def sso_only() -> bool:
+    return settings.CHAT_SSO_ONLY
