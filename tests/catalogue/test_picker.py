@@ -274,3 +274,42 @@ async def test_a_user_who_may_use_no_model_is_told_so(user, two_models):
     error, _ = await turn(comm)
     await comm.disconnect()
     assert error["code"] == "invalid" and "No model is available" in error["message"]
+
+
+@pytest.mark.llama
+async def test_the_local_model_and_the_test_server_stream_at_once(
+    user, other_user, fake_openai, llama_server, aentry
+):
+    fake_openai.default = Reply(
+        tokens=[f"f{i} " for i in range(30)], delay=0.02, usage=(50, 30)
+    )
+    await aentry("remote", base_url=fake_openai.base_url, is_default=True)
+    await aentry(
+        "local",
+        model="smollm2",
+        base_url=llama_server.base_url,
+        context_window=2048,
+        max_output_tokens=48,
+        input_per_mtok=Decimal(0),
+        cached_input_per_mtok=Decimal(0),
+        output_per_mtok=Decimal(0),
+        temperature=0.0,
+    )
+    alice, bob = await connect(user), await connect(other_user)
+    (a_start, a_frames), (b_start, b_frames) = await asyncio.gather(
+        turn(alice, "Name three colours.", model="local"),
+        turn(bob, model="remote"),
+    )
+    await alice.disconnect()
+    await bob.disconnect()
+    assert a_frames[-1]["status"] == "complete" and text_of(a_frames).strip()
+    assert text_of(b_frames).startswith("f0 f1")
+    local = await ModelCall.objects.aget(message_id=a_start["message"])
+    remote = await ModelCall.objects.aget(message_id=b_start["message"])
+    assert (local.catalogue_key, local.endpoint, local.cost) == (
+        "local",
+        llama_server.base_url,
+        Decimal(0),
+    )
+    assert (remote.catalogue_key, remote.endpoint) == ("remote", fake_openai.base_url)
+    assert remote.cost == Decimal("0.00011")  # 50 * 1.00 + 30 * 2.00 per million
