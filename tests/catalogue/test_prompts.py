@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import AsyncClient
@@ -71,7 +72,10 @@ async def test_operator_prompt_comes_first_and_the_users_own_are_marked(
     sent = fake_openai.last_request.messages
     system, own = sent[0], sent[1]
     assert system["role"] == "system"
-    assert system["content"].startswith(settings.LLM_SYSTEM_PROMPT)
+    assert settings.LLM_SYSTEM_PROMPT in system["content"]
+    # The turn's canary rides with the operator's prompt, never with the user's.
+    assert re.search(r"cnry-[0-9a-f]{12}", system["content"])
+    assert not re.search(r"cnry-", own["content"])
     assert "chemist" not in system["content"] and "French" not in system["content"]
     assert own["role"] == "user" and own["content"].startswith(HEADER)
     assert own["content"].index("chemist") < own["content"].index("French")
@@ -162,3 +166,21 @@ async def test_the_endpoints_need_a_csrf_token(user):
     await client.aforce_login(user)
     response = await put_json(client, "/api/instructions/", {"text": "hi"})
     assert response.status_code == 403
+
+
+async def test_the_users_instructions_count_against_the_window(
+    user, client, fake_openai, aentry
+):
+    await aentry(
+        "small",
+        base_url=fake_openai.base_url,
+        is_default=True,
+        context_window=600,
+        max_output_tokens=100,
+    )
+    response = await put_json(
+        client, "/api/instructions/", {"text": "Please remember this. " * 150}
+    )
+    assert response.status_code == 200
+    error, _ = await send(user, send_frame("Hi"))
+    assert error["code"] == "too_long" and fake_openai.request_count == 0
