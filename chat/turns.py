@@ -34,9 +34,10 @@ from chat.catalogue.turns import Route, route_for
 from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
 from chat.delivery import get_hub, watchers
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
-from chat.guards.injection import make_canary, screen
+from chat.guards.injection import make_canary
 from chat.guards.output_filter import StreamFilter
 from chat.guards.sanitize import clean_user_text
+from chat.guards.screening import screen_input
 from chat.limits import Admission, LimitsUnavailable, admit
 from chat.llm import chat_models, prompts
 from chat.llm.failover import stream_reply
@@ -75,23 +76,6 @@ class Turn:
     @property
     def reply_id(self) -> str:
         return str(self.exchange.reply.id)
-
-
-def screen_input(text: str) -> list[str]:
-    """Apply the injection policy: raise BlockedInput, or return flags to record."""
-    policy = settings.CHAT_INJECTION_POLICY
-    if policy == "off":
-        return []
-    result = screen(text, threshold=settings.CHAT_INJECTION_THRESHOLD)
-    if not result.flagged:
-        return []
-    if policy == "block":
-        raise BlockedInput(
-            "This message looks like an attempt to override the assistant's "
-            "instructions, so it was not sent. Rephrase it and try again.",
-            detail=", ".join(result.reasons),
-        )
-    return [f"injection:{reason}" for reason in result.reasons]
 
 
 async def turn_begin(

@@ -13,6 +13,7 @@ from chat.catalogue.entries import Entry
 from chat.catalogue.selectors import choose
 from chat.errors import InvalidInput, NotFound
 from chat.guards.sanitize import clean_user_text
+from chat.guards.screening import screen_input
 from chat.models import Conversation, CustomInstructions, Preset
 
 _UNSET = object()
@@ -23,8 +24,6 @@ def clean_prompt(text: str | None) -> str:
     InvalidInput / TooLong / BlockedInput saying why not."""
     if text is None or not str(text).strip():
         return ""
-    from chat.turns import screen_input  # the one injection policy
-
     cleaned = clean_user_text(text, max_chars=settings.CHAT_SYSTEM_PROMPT_MAX_CHARS)
     screen_input(cleaned)
     return cleaned
