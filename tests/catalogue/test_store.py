@@ -89,7 +89,7 @@ async def test_a_change_made_by_another_process_is_seen_without_restart(
 ):
     if connection.vendor != "postgresql":
         need_service("two processes share only a PostgreSQL test database")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatproject.settings"}
+    env = dict(os.environ)  # the suite's own settings module, as pytest set it
     if through == "redis":
         prefix = request.getfixturevalue("live_redis")
         env.update(REDIS_URL=settings.REDIS_URL, REDIS_KEY_PREFIX=prefix)
