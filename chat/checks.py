@@ -7,11 +7,13 @@ from chat.cache.checks import check_cache_settings
 from chat.limits.checks import check_limits_settings
 from chat.llm.registry import UnknownModel, check_models, get_spec
 from chat.observability.checks import check_observability
+from chat.tools.checks import check_tools_settings
 
 checks.register(check_models, "chat")
 checks.register(check_cache_settings, "chat")
 checks.register(check_observability, "chat")
 checks.register(check_limits_settings, "chat")
+checks.register(check_tools_settings, "chat")
 
 
 @checks.register("chat")

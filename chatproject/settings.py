@@ -568,6 +568,41 @@ SOCIALACCOUNT_PROVIDERS = {
     }
 }
 
+# --- Tools the model can call (docs/tools.md) -----------------------------------
+# Tool names enabled for every tool-capable catalogue model, comma-separated:
+# `python`, `web_fetch`, `mcp:<server>:<tool>` (or `mcp:<server>:*`); empty: none.
+CHAT_TOOLS = env.list("CHAT_TOOLS", default=[])
+# Whether the model seeded from LLM_MODEL is tool-capable.
+LLM_TOOLS = env.bool("LLM_TOOLS", default=False)
+# Tool calls one turn may make, in all its model rounds.
+CHAT_TOOL_MAX_CALLS = env.int("CHAT_TOOL_MAX_CALLS", default=8)
+# Wall time of one tool call before it fails with a tool error.
+CHAT_TOOL_TIMEOUT_SECONDS = env.float("CHAT_TOOL_TIMEOUT_SECONDS", default=30.0)
+# Tokens (input plus output, all rounds) a turn's tool loop may spend.
+CHAT_TOOL_MAX_TOKENS = env.int("CHAT_TOOL_MAX_TOKENS", default=50_000)
+# Characters of a tool result given to the model, and shown in the page.
+CHAT_TOOL_RESULT_MAX_CHARS = env.int("CHAT_TOOL_RESULT_MAX_CHARS", default=20_000)
+CHAT_TOOL_DISPLAY_CHARS = env.int("CHAT_TOOL_DISPLAY_CHARS", default=2_000)
+# Characters of tool-call arguments accepted from the model.
+CHAT_TOOL_MAX_ARGUMENT_CHARS = env.int("CHAT_TOOL_MAX_ARGUMENT_CHARS", default=50_000)
+# A tool result the injection screen flags: `quote` (as data, with a warning) or
+# `drop` (the model sees only the warning).
+CHAT_TOOL_FLAGGED = env.str("CHAT_TOOL_FLAGGED", default="quote")
+# The Python sandbox (Monty): execution seconds, heap bytes, printed bytes, and
+# bytes written to its scratch directory per run.
+CHAT_PYTHON_TIME_SECONDS = env.float("CHAT_PYTHON_TIME_SECONDS", default=5.0)
+CHAT_PYTHON_MEMORY_BYTES = env.int("CHAT_PYTHON_MEMORY_BYTES", default=64 * 2**20)
+CHAT_PYTHON_OUTPUT_BYTES = env.int("CHAT_PYTHON_OUTPUT_BYTES", default=64 * 2**10)
+CHAT_PYTHON_SCRATCH_BYTES = env.int("CHAT_PYTHON_SCRATCH_BYTES", default=8 * 2**20)
+# Web fetch: bytes read, seconds for the whole fetch, redirects followed.
+CHAT_FETCH_MAX_BYTES = env.int("CHAT_FETCH_MAX_BYTES", default=2 * 2**20)
+CHAT_FETCH_TIMEOUT_SECONDS = env.float("CHAT_FETCH_TIMEOUT_SECONDS", default=10.0)
+CHAT_FETCH_MAX_REDIRECTS = env.int("CHAT_FETCH_MAX_REDIRECTS", default=5)
+# MCP servers, a JSON object: {"name": {"url": ..., "headers": {"H": "ENV_NAME"}}}
+# or {"name": {"command": ..., "args": [...]}}; header values name environment
+# variables that hold the secrets.
+CHAT_MCP_SERVERS = env.json("CHAT_MCP_SERVERS", default={})
+
 # --- Catalogue (docs/configuration.md#the-model-catalogue) -----------------------
 
 # Longest custom instructions or per-conversation system prompt, in characters.

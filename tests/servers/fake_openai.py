@@ -35,6 +35,7 @@ __all__ = [
     "Reply",
     "Stall",
     "Status",
+    "ToolCall",
 ]
 
 _HEAD_LIMIT = 1 << 20
@@ -42,8 +43,19 @@ _STOP_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A tool call in a reply; streamed, its arguments arrive in ``pieces`` chunks."""
+
+    name: str
+    arguments: str = "{}"
+    id: str = ""
+    pieces: int = 3
+
+
+@dataclass(frozen=True)
 class Reply:
-    """A normal completion, streamed token by token when the request streams."""
+    """A normal completion, streamed token by token when the request streams;
+    with ``tool_calls`` it ends in those calls (several: parallel calls)."""
 
     tokens: Sequence[str] = ("Hello", "!")
     usage: tuple[int, int] | None = None
@@ -52,6 +64,44 @@ class Reply:
     first_delay: float = 0.0
     send_usage: bool = True
     finish_reason: str = "stop"
+    tool_calls: Sequence[ToolCall] = ()
+
+    @property
+    def finish(self) -> str:
+        """The finish reason sent: ``tool_calls`` when the reply calls tools."""
+        return "tool_calls" if self.tool_calls else self.finish_reason
+
+
+def _call_id(call: ToolCall, index: int) -> str:
+    """The call's id, or one derived from its position."""
+    return call.id or f"call_{index}"
+
+
+def _tool_call_deltas(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+    """Stream deltas for tool calls as OpenAI sends them: each call's id and name
+    first, then its arguments split across chunks, call after call."""
+    deltas: list[dict[str, Any]] = []
+    for index, call in enumerate(calls):
+        head = {"name": call.name, "arguments": ""}
+        deltas.append(
+            {
+                "tool_calls": [
+                    {
+                        "index": index,
+                        "id": _call_id(call, index),
+                        "type": "function",
+                        "function": head,
+                    }
+                ]
+            }
+        )
+        size = max(1, -(-len(call.arguments) // max(call.pieces, 1)))
+        for start in range(0, len(call.arguments), size):
+            piece = call.arguments[start : start + size]
+            deltas.append(
+                {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+            )
+    return deltas
 
 
 @dataclass(frozen=True)
@@ -258,9 +308,26 @@ class _Completion:
                         "content": "".join(reply.tokens),
                         "refusal": None,
                         "annotations": [],
+                        **(
+                            {
+                                "tool_calls": [
+                                    {
+                                        "id": _call_id(call, index),
+                                        "type": "function",
+                                        "function": {
+                                            "name": call.name,
+                                            "arguments": call.arguments,
+                                        },
+                                    }
+                                    for index, call in enumerate(reply.tool_calls)
+                                ]
+                            }
+                            if reply.tool_calls
+                            else {}
+                        ),
                     },
                     "logprobs": None,
-                    "finish_reason": reply.finish_reason,
+                    "finish_reason": reply.finish,
                 }
             ],
             "service_tier": "default",
@@ -740,7 +807,12 @@ class FakeOpenAI:
         )
         if not sent:
             return False
-        tail = _sse(completion.chunk({}, reply.finish_reason))
+        for delta in _tool_call_deltas(reply.tool_calls):
+            if not await exchange.pause(reply.delay):
+                return False
+            if not await exchange.write(_sse(completion.chunk(delta))):
+                return False
+        tail = _sse(completion.chunk({}, reply.finish))
         if completion.include_usage and reply.send_usage:
             tail += _sse(completion.chunk(None, usage=_usage(reply, body)))
         if not await exchange.write(tail):
