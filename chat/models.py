@@ -162,6 +162,10 @@ class ModelCall(UsageFields):
     status = models.CharField(max_length=16, choices=Message.Status.choices)
     cache_hit = models.BooleanField(default=False)
     run_id = models.CharField(max_length=64, blank=True)
+    # The API key the call was made with (None: the page).
+    api_key = models.ForeignKey(
+        "api.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = ModelCallQuerySet.as_manager()

@@ -203,6 +203,46 @@ async def turn_redo(
     )
 
 
+async def turn_begin_messages(
+    *, user, client_id: uuid.UUID, messages: list[BaseMessage]
+) -> Turn:
+    """A turn on a client's own list of messages (the OpenAI-compatible API) instead
+    of a stored conversation: every message is cleaned, every user message screened,
+    the list (trimmed to the window) follows the system prompt, and a new
+    conversation stores the last user message and the reply, as a send does."""
+    model = chat_models.model_name()
+    turn_id = uuid.uuid4().hex[:12]
+    max_chars = settings.CHAT_MAX_MESSAGE_CHARS
+    try:
+        cleaned, flags = [], []
+        for message in messages:
+            text = clean_user_text(message.content, max_chars=max_chars)
+            if isinstance(message, HumanMessage):
+                flags += screen_input(text)
+            cleaned.append(message.model_copy(update={"content": text}))
+        *history, new = cleaned
+        canary = make_canary()
+        prompt = _prompt(model, canary, history, new)
+        admission = await turn_admit(
+            user=user, turn_id=turn_id, model=model, messages=prompt
+        )
+    except BlockedInput as exc:
+        await records.error_record(exc, user=user, kind="input_guard", turn_id=turn_id)
+        raise
+    exchange = await _store(
+        admission,
+        conversations.exchange_create(
+            user=user,
+            conversation=None,
+            client_id=client_id,
+            content=new.content,
+            model=model,
+            flags=flags,
+        ),
+    )
+    return Turn(turn_id, user, exchange, model, prompt, canary, flags, admission)
+
+
 def _prompt(
     route: Route, canary: str, history: list[BaseMessage], new: BaseMessage
 ) -> list[BaseMessage]:

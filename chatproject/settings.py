@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "chat",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -602,6 +603,25 @@ CHAT_FETCH_MAX_REDIRECTS = env.int("CHAT_FETCH_MAX_REDIRECTS", default=5)
 # or {"name": {"command": ..., "args": [...]}}; header values name environment
 # variables that hold the secrets.
 CHAT_MCP_SERVERS = env.json("CHAT_MCP_SERVERS", default={})
+
+# --- API keys, the OpenAI-compatible API and the site budget (docs/api.md) -------
+
+# Caps on what all users spend together per day and month (docs/limits.md); unset:
+# none. Cost in the price table's currency (USD), tokens are input plus output.
+CHAT_SITE_BUDGET_COST_PER_DAY = env.str("CHAT_SITE_BUDGET_COST_PER_DAY", default=None)
+CHAT_SITE_BUDGET_COST_PER_MONTH = env.str(
+    "CHAT_SITE_BUDGET_COST_PER_MONTH", default=None
+)
+CHAT_SITE_BUDGET_TOKENS_PER_DAY = env.int(
+    "CHAT_SITE_BUDGET_TOKENS_PER_DAY", default=None
+)
+CHAT_SITE_BUDGET_TOKENS_PER_MONTH = env.int(
+    "CHAT_SITE_BUDGET_TOKENS_PER_MONTH", default=None
+)
+# Share of a site cap (0-1) from which the admin shows a warning banner.
+CHAT_SITE_BUDGET_WARN_RATIO = env.float("CHAT_SITE_BUDGET_WARN_RATIO", default=0.8)
+# Largest body POST /v1/chat/completions accepts, in bytes (413 beyond).
+CHAT_API_MAX_BODY_BYTES = env.int("CHAT_API_MAX_BODY_BYTES", default=1_000_000)
 
 # --- Catalogue (docs/configuration.md#the-model-catalogue) -----------------------
 

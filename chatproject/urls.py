@@ -9,5 +9,6 @@ urlpatterns = [
     path("healthz", chat_views.healthz, name="healthz"),
     path("", include("chat.observability.urls")),
     path("", include("chat.sse_urls")),
+    path("", include("api.urls")),
     path("", include("chat.urls")),
 ]

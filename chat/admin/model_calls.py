@@ -52,7 +52,7 @@ class ModelCallAdmin(NavListMixin, LlmCacheAdminMixin, ReadOnlyAdmin):
         "usage_estimated",
         "created",
     )
-    search_fields = ("user__username", "run_id", "model")
+    search_fields = ("user__username", "run_id", "model", "api_key__prefix")
     list_select_related = ("user",)
     readonly_fields = ("trace",)
     nav = "calls"

@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from chat.errors import Busy, ChatError, RateLimited
-from chat.limits import budgets, upstream
+from chat.limits import budgets, site, upstream
 from chat.limits.backends import get_backend, memory_backend
 from chat.limits.backends.base import (
     BUDGET,
@@ -81,6 +81,8 @@ class Admission:
         self.upstream: UpstreamSlot | None = None
         self.settled = False
         self._heartbeat: asyncio.Task | None = None
+        # Its hold in the site-wide caps (chat/limits/site.py), if any are set.
+        self.site: site.SiteHold | None = None
 
     def __repr__(self) -> str:
         return f"<Admission {self.id} user={self.user_id} settled={self.settled}>"
@@ -148,6 +150,7 @@ class Admission:
                 self.id,
                 exc,
             )
+        await site.site_settle(self.backend, self.site, tokens=tokens, cost=units)
 
     async def renew(self) -> None:
         """Extend the leases (the heartbeat does this while the turn lives)."""
@@ -166,6 +169,12 @@ class Admission:
             alive = (
                 await upstream.renew(self.backend, self.upstream, until=until) and alive
             )
+        alive = (
+            await site.site_renew(
+                self.backend, self.site, until=until, ttl=int(lease) + 2
+            )
+            and alive
+        )
         if not alive:
             log.warning("admission %s outlived its lease", self.id)
 
@@ -295,20 +304,27 @@ async def _admit_user(
         slots_key=ask.slots_key,
         counters=tuple(counter.key for counter in ask.counters),
     )
-    for _ in range(3):
-        try:
+    admission.site = await site.site_reserve(backend, ask)
+    try:
+        for _ in range(3):
             decision = await backend.user_admit(ask)
-        except asyncio.CancelledError:
-            # The script may have run: give back what it took, charging nothing.
-            await admission.settle()
-            raise
-        if decision.outcome != SEED:
-            break
-        for index, _kind in decision.counters:
-            await budgets.seed(backend, user_id=user_id, period=periods[index])
-    else:
-        raise BackendUnavailable("budget counters vanish as soon as they are seeded")
+            if decision.outcome != SEED:
+                break
+            for index, _kind in decision.counters:
+                await budgets.seed(backend, user_id=user_id, period=periods[index])
+        else:
+            raise BackendUnavailable(
+                "budget counters vanish as soon as they are seeded"
+            )
+    except asyncio.CancelledError:
+        # The script may have run: give back what it took, charging nothing.
+        await admission.settle()
+        raise
+    except BaseException:
+        await site.site_settle(backend, admission.site, tokens=0, cost=0)
+        raise
     if decision.outcome != OK:
+        await site.site_settle(backend, admission.site, tokens=0, cost=0)
         admission.settled = True
         raise _refusal(decision, periods, now)
     admission._start_heartbeat()

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from chat.observability.metrics import exposition
 from chat.observability.readiness import readiness
+from chat.observability.site_budget import refresh_site_metrics
 
 
 def _bearer_token(request: HttpRequest) -> str:
@@ -38,6 +39,7 @@ async def metrics(request: HttpRequest) -> HttpResponse:
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         response["Content-Type"] = "text/plain; charset=utf-8"
         return response
+    await refresh_site_metrics()
     body, content_type = exposition()
     return HttpResponse(body, content_type=content_type)
 

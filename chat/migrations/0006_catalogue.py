@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('chat', '0004_message_regenerate_continue'),
+        ('chat', '0005_modelcall_api_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
