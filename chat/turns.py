@@ -221,10 +221,12 @@ async def turn_begin_messages(
                 flags += screen_input(text)
             cleaned.append(message.model_copy(update={"content": text}))
         *history, new = cleaned
+        route = await route_for(user=user)
+        model = route.model
         canary = make_canary()
-        prompt = _prompt(model, canary, history, new)
+        prompt = _prompt(route, canary, history, new)
         admission = await turn_admit(
-            user=user, turn_id=turn_id, model=model, messages=prompt
+            user=user, turn_id=turn_id, model=model, messages=prompt, route=route
         )
     except BlockedInput as exc:
         await records.error_record(exc, user=user, kind="input_guard", turn_id=turn_id)
@@ -240,7 +242,9 @@ async def turn_begin_messages(
             flags=flags,
         ),
     )
-    return Turn(turn_id, user, exchange, model, prompt, canary, flags, admission)
+    return Turn(
+        turn_id, user, exchange, model, prompt, canary, flags, admission, route=route
+    )
 
 
 def _prompt(
