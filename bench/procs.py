@@ -16,12 +16,33 @@ _TICK = os.sysconf("SC_CLK_TCK")
 PRIORITY = -10
 
 
+def tree(pid: int) -> list[int]:
+    """A process and every process below it (a supervisor's server processes)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        try:
+            with open(f"/proc/{current}/task/{current}/children") as f:
+                todo.extend(int(child) for child in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU of every thread of a process, from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        # The command name may contain spaces; fields after its ')' are fixed.
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    """User plus system CPU of every thread of a process and the processes below
+    it, from /proc/<pid>/stat."""
+    total = 0.0
+    for member in tree(pid):
+        try:
+            with open(f"/proc/{member}/stat") as f:
+                # The command name may contain spaces; fields after its ')' are fixed.
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
 
 
 def core_busy_seconds() -> dict[int, float]:
@@ -55,12 +76,18 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
 
 
 def rss_bytes(pid: int) -> int:
-    """Resident memory (VmRSS) of a process."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    """Resident memory (VmRSS) of a process and the processes below it."""
+    total = 0
+    for member in tree(pid):
+        try:
+            with open(f"/proc/{member}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
+    return total
 
 
 def free_port() -> int:

@@ -370,6 +370,7 @@ def markdown(run: dict) -> str:
         cells = [_fmt(fn(list(results[v].values()))) for v in variants]
         lines.append("| " + " | ".join([label, *cells, *("" for _ in ratios)]) + " |")
     out = ["\n".join(lines)]
+    out.extend(filter(None, (path_table(results), processes_table(results))))
     llama = run.get("llama") or {}
     if llama and "skipped" not in llama:
         rows = [
@@ -397,6 +398,98 @@ def markdown(run: dict) -> str:
     elif llama:
         out.append(f"Real model run skipped: {llama['skipped']}")
     return "\n\n".join(out)
+
+
+# Issue 22: the app with each change of the stream path switched back off, and
+# other servers, against the app as it ships (daphne, aiohttp, orjson, bounded).
+PATH_VARIANTS = {
+    "app": "app as it ships (daphne on uvloop)",
+    "app_httpx": "SDK on httpx instead of aiohttp",
+    "app_json": "stdlib json frames instead of orjson",
+    "app_unbounded": "every LangChain chunk held (no bounded stream)",
+    "app_chunkwait": "LangChain's per-chunk wait_for on (its 120 s default)",
+    "app_asyncio": "daphne on asyncio's loop instead of uvloop",
+    "app_uv": "uvicorn (uvloop, websockets-sansio)",
+    "app_gr": "granian (one worker)",
+}
+PROCESS_VARIANTS = {
+    "app_r1": "1 process (Redis), core 0",
+    "app_r2": "2 processes (Redis, bin/web's supervisor), both cores",
+}
+
+
+def _per_variant(results: dict, names: dict, base: str, columns) -> str | None:
+    rows = [v for v in names if v in results]
+    if len(rows) < 2:
+        return None
+    head = ["variant"]
+    for label, _, _, ratio in columns:
+        head += [label, f"÷{base}"] if ratio else [label]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for v in rows:
+        cells = [f"`{v}` {names[v]}"]
+        for _, scenario, get, ratio in columns:
+            res = results[v].get(scenario)
+            value = get(res) if res and "failed" not in res else None
+            cells.append(_fmt(value))
+            if ratio:
+                bres = results.get(base, {}).get(scenario)
+                bval = get(bres) if bres and "failed" not in bres else None
+                cells.append(_ratio(value, bval))
+        lines.append("| " + " | ".join(cells) + " |")
+    errors = ", ".join(f"{v} {_errors(results[v])}" for v in rows)
+    return "\n".join(lines) + f"\n\nErrors: {errors}."
+
+
+def _errors(rs: dict) -> int:
+    return sum(r.get("error_count", 0) or 0 for r in rs.values() if "failed" not in r)
+
+
+def _tokens_per_s(res: dict) -> float | None:
+    return res.get("tokens_per_s")
+
+
+def _cpu_per_token(res: dict) -> float | None:
+    return res.get("cpu_us_per_token")
+
+
+def path_table(results: dict) -> str | None:
+    """One row per stream-path variant, ratios to the app as it ships."""
+    columns = [
+        ("tokens/s, 300 fast", "fast300", _tokens_per_s, True),
+        ("CPU µs/token, 300 fast", "fast300", _cpu_per_token, True),
+        ("CPU µs/token, 20 paced", "paced20", _cpu_per_token, True),
+        ("KiB per streaming socket", "paced300", _stream_mem, True),
+    ]
+    return _per_variant(results, PATH_VARIANTS, "app", columns)
+
+
+def processes_table(results: dict) -> str | None:
+    """Processes × streams: tokens/s at saturation against one process."""
+    columns = [
+        ("tokens/s, 300 fast", "fast300", _tokens_per_s, True),
+        ("CPU µs/token, 300 fast", "fast300", _cpu_per_token, False),
+        (
+            "Redis commands/token",
+            "fast300",
+            lambda r: r.get("redis_commands_per_token"),
+            False,
+        ),
+        (
+            "Redis CPU µs/token",
+            "fast300",
+            lambda r: r.get("redis_cpu_us_per_token"),
+            False,
+        ),
+        ("tokens/s, 300 paced", "paced300", _tokens_per_s, True),
+        (
+            "server's cores busy %, 300 fast",
+            "fast300",
+            lambda r: 100 * r["server_cpu_util"] if "server_cpu_util" in r else None,
+            False,
+        ),
+    ]
+    return _per_variant(results, PROCESS_VARIANTS, "app_r1", columns)
 
 
 def details(run: dict) -> str:

@@ -42,10 +42,18 @@ SERVER_CPU, CLIENT_CPU = 0, 1
 class Variant:
     key: str
     label: str
-    server: str  # daphne | uvicorn
+    server: str  # daphne | daphne_uvloop | uvicorn | granian | supervisor
     asgi: str
     env: dict = field(default_factory=dict)
     app: bool = False
+    processes: int = 1  # more than one: bin/web's supervisor, on every core
+
+
+# Production mode for the processes × streams scenario: the reply hub, limits and
+# sockets on Redis (BENCH_REDIS_URL, default database 6 on loopback; a database
+# of the bench's own, emptied before each server starts).
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+TOGGLES = "bench.app_toggles:application"
 
 
 VARIANTS = {
@@ -70,8 +78,9 @@ VARIANTS = {
         "bench.baselines.starlette_asgi:application",
         {"BENCH_SOURCE": "openai"},
     ),
+    # As bin/web serves it: daphne on uvloop.
     "app": Variant(
-        "app", "app daphne", "daphne", "chatproject.asgi:application", app=True
+        "app", "app daphne", "daphne_uvloop", "chatproject.asgi:application", app=True
     ),
     "app_uv": Variant(
         "app_uv", "app uvicorn", "uvicorn", "chatproject.asgi:application", app=True
@@ -82,6 +91,73 @@ VARIANTS = {
         "uvicorn",
         "bench.baselines.channels_asgi:application",
         {"BENCH_SOURCE": "events"},
+    ),
+    # Each change of issue 22's stream path switched back off, one at a time.
+    "app_httpx": Variant(
+        "app_httpx",
+        "app, SDK on httpx",
+        "daphne_uvloop",
+        TOGGLES,
+        {"LLM_HTTP_CLIENT": "httpx"},
+        app=True,
+    ),
+    "app_json": Variant(
+        "app_json",
+        "app, stdlib json frames",
+        "daphne_uvloop",
+        TOGGLES,
+        {"BENCH_OFF": "orjson"},
+        app=True,
+    ),
+    "app_unbounded": Variant(
+        "app_unbounded",
+        "app, every chunk held",
+        "daphne_uvloop",
+        TOGGLES,
+        {"BENCH_OFF": "bounded"},
+        app=True,
+    ),
+    "app_chunkwait": Variant(
+        "app_chunkwait",
+        "app, LangChain's per-chunk wait_for",
+        "daphne_uvloop",
+        TOGGLES,
+        {"BENCH_OFF": "chunk_timeout"},
+        app=True,
+    ),
+    "app_asyncio": Variant(
+        "app_asyncio",
+        "app daphne on asyncio's loop",
+        "daphne",
+        "chatproject.asgi:application",
+        app=True,
+    ),
+    "app_gr": Variant(
+        "app_gr",
+        "app granian",
+        "granian",
+        "chatproject.asgi:application",
+        app=True,
+    ),
+    # Processes × streams, in production mode (Redis): one process, then two on
+    # one port through bin/web's supervisor, not pinned (the load generator and
+    # the endpoint share core 1 with the second process).
+    "app_r1": Variant(
+        "app_r1",
+        "app, Redis, 1 process",
+        "daphne_uvloop",
+        "chatproject.asgi:application",
+        {"REDIS_URL": BENCH_REDIS_URL},
+        app=True,
+    ),
+    "app_r2": Variant(
+        "app_r2",
+        "app, Redis, 2 processes",
+        "supervisor",
+        "chatproject.asgi:application",
+        {"REDIS_URL": BENCH_REDIS_URL, "WEB_CONCURRENCY": "2"},
+        app=True,
+        processes=2,
     ),
 }
 
@@ -247,8 +323,14 @@ class Bench:
 
     def start_server(self, variant: Variant, upstream: str) -> tuple[Child, int]:
         port = free_port()
+        if variant.env.get("REDIS_URL"):
+            # Its own database: replies cached by an earlier run would be stale.
+            import redis
+
+            redis.Redis.from_url(variant.env["REDIS_URL"]).flushdb()
         if variant.app:
             env = dict(self.app_env)
+            env.update(variant.env)
         else:
             env = self.base_env()
             env.update(OPENAI_BASE_URL=upstream, OPENAI_API_KEY="bench")
@@ -263,6 +345,18 @@ class Bench:
                 str(port),
                 variant.asgi,
             ]
+        elif variant.server == "daphne_uvloop":
+            argv = [PY, "-m", "chatproject.daphne_uvloop", "-b", "127.0.0.1", "-p"]
+            argv += [str(port), variant.asgi]
+        elif variant.server == "supervisor":
+            argv = [PY, "-m", "chatproject.supervisor", "--host", "127.0.0.1"]
+            argv += ["--port", str(port), "--", PY, "-m", "chatproject.daphne_uvloop"]
+            argv += ["--fd", "{fd}", variant.asgi]
+        elif variant.server == "granian":
+            argv = [str(ROOT / ".venv/bin/granian"), "--interface", "asgi"]
+            argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+            argv += ["--loop", "auto", "--no-access-log", "--log-level", "warning"]
+            argv += [variant.asgi]
         else:
             argv = [
                 str(ROOT / ".venv/bin/uvicorn"),
@@ -283,7 +377,7 @@ class Bench:
         child = Child(
             argv,
             env=env,
-            cpu=SERVER_CPU,
+            cpu=SERVER_CPU if variant.processes == 1 else None,
             log=WORK / f"server-{variant.key}.log",
             cwd=ROOT,
         )
@@ -368,10 +462,12 @@ class Bench:
                 self.warm(variant, server, port)
                 for sc in items:
                     t = time.monotonic()
+                    before = redis_stats(variant)
                     try:
                         res = self.load(variant, server, port, sc)
                     except Exception as exc:  # report and go on to the next
                         res = {"failed": str(exc)[-2000:]}
+                    add_redis_figures(res, before, redis_stats(variant))
                     res["scenario"] = asdict(sc)
                     results[sc.name] = res
                     self.say(
@@ -439,6 +535,34 @@ class Bench:
 
     def say(self, text: str) -> None:
         print(text, flush=True)
+
+
+def redis_stats(variant: Variant) -> dict | None:
+    """Redis's commands processed and CPU seconds so far, for Redis variants."""
+    url = variant.env.get("REDIS_URL")
+    if not url:
+        return None
+    import redis
+
+    info = redis.Redis.from_url(url).info()
+    return {
+        "commands": info["total_commands_processed"],
+        "cpu": info["used_cpu_user"] + info["used_cpu_sys"],
+    }
+
+
+def add_redis_figures(res: dict, before: dict | None, after: dict | None) -> None:
+    """Redis commands and Redis CPU per delivered token over the load (the whole
+    server: other databases' clients count too, so on a quiet Redis only)."""
+    tokens = res.get("tokens") or 0
+    if before is None or after is None or not tokens:
+        return
+    res["redis_commands_per_token"] = round(
+        (after["commands"] - before["commands"]) / tokens, 2
+    )
+    res["redis_cpu_us_per_token"] = round(
+        (after["cpu"] - before["cpu"]) / tokens * 1e6, 1
+    )
 
 
 def app_ready(env: dict[str, str]) -> str | None:

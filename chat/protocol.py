@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Annotated, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from chat.errors import ChatError, InvalidInput
@@ -253,4 +254,6 @@ def end_unsaved_frame(message_id: str, content: str) -> dict:
 
 
 def dumps(frame: dict) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    """A frame's JSON text: orjson, 0.2 µs for a delta against the stdlib's 2.4
+    (bench/stream_path.py); the same compact UTF-8 output."""
+    return orjson.dumps(frame).decode()

@@ -623,6 +623,14 @@ CHAT_SITE_BUDGET_WARN_RATIO = env.float("CHAT_SITE_BUDGET_WARN_RATIO", default=0
 # Largest body POST /v1/chat/completions accepts, in bytes (413 beyond).
 CHAT_API_MAX_BODY_BYTES = env.int("CHAT_API_MAX_BODY_BYTES", default=1_000_000)
 
+# --- Web server and stream path (docs/deploy.md) --------------------------------
+
+# The HTTP client under the openai SDK: "aiohttp" (less CPU per streamed token,
+# chat/llm/transport.py) or "httpx" (the SDK's own).
+LLM_HTTP_CLIENT = env.str("LLM_HTTP_CLIENT", default="aiohttp")
+if LLM_HTTP_CLIENT not in ("aiohttp", "httpx"):
+    raise ImproperlyConfigured("LLM_HTTP_CLIENT must be aiohttp or httpx")
+
 # --- Catalogue (docs/configuration.md#the-model-catalogue) -----------------------
 
 # Longest custom instructions or per-conversation system prompt, in characters.

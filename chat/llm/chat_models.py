@@ -15,10 +15,13 @@ import openai
 from django.conf import settings
 from langchain.chat_models import init_chat_model
 from langchain_core.language_models import BaseChatModel
-from langchain_openai import ChatOpenAI  # at import: not inside the event loop
 
 from chat.errors import ProviderUnavailable
+
+# ChatOpenAI imported at import: not inside the event loop.
+from chat.llm.bounded_stream import BoundedChatOpenAI
 from chat.llm.registry import ModelSpec
+from chat.llm.transport import provider_http_client
 
 if TYPE_CHECKING:
     from chat.catalogue.entries import Entry
@@ -140,6 +143,7 @@ def build_entry_model(
         settings.LLM_TIMEOUT,
         settings.LLM_CONNECT_TIMEOUT,
         settings.CHAT_DEMO_DELAY_MS,
+        settings.LLM_HTTP_CLIENT,
     )
 
 
@@ -156,6 +160,7 @@ def _build_entry(
     timeout: float,
     connect_timeout: float,
     demo_delay_ms: float,
+    http_client: str,
 ) -> BaseChatModel:
     if provider == "demo":
         from chat.llm.demo import DemoChatModel
@@ -178,6 +183,12 @@ def _build_entry(
             stream_usage=stream_usage,
             timeout=openai.Timeout(timeout, connect=connect_timeout),
             extra_body={"max_tokens": max_tokens} if base_url else None,
+            # As the environment's model (_build): gaps timed by our watchdog,
+            # aiohttp under the SDK unless LLM_HTTP_CLIENT=httpx.
+            stream_chunk_timeout=None,
+            http_async_client=provider_http_client()
+            if http_client == "aiohttp"
+            else None,
         )
     else:
         options["timeout"] = timeout
@@ -209,6 +220,7 @@ def get_chat_model(
         settings.LLM_TIMEOUT,
         settings.LLM_CONNECT_TIMEOUT,
         settings.CHAT_DEMO_DELAY_MS,
+        settings.LLM_HTTP_CLIENT,
     )
 
 
@@ -223,12 +235,13 @@ def _build(
     timeout: float,
     connect_timeout: float,
     demo_delay_ms: float,
+    http_client: str,
 ) -> BaseChatModel:
     if backend == "demo":
         from chat.llm.demo import DemoChatModel
 
         return DemoChatModel(delay_ms=demo_delay_ms)
-    return ChatOpenAI(
+    return BoundedChatOpenAI(
         model=model,
         api_key=settings.OPENAI_API_KEY or "not-needed",
         base_url=base_url or None,
@@ -244,4 +257,10 @@ def _build(
         # Retries live in one layer of ours (chat/llm/failover.py): the SDK's would
         # wait out any Retry-After up to two minutes and hide 429s from the breaker.
         max_retries=0,
+        # Gaps between chunks are timed once, by our own watchdog (failover.py,
+        # LLM_CHUNK_GAP_TIMEOUT); LangChain's would wrap every chunk in
+        # asyncio.wait_for, a task per token.
+        stream_chunk_timeout=None,
+        # aiohttp under the SDK (chat/llm/transport.py); None: the SDK's httpx.
+        http_async_client=provider_http_client() if http_client == "aiohttp" else None,
     )

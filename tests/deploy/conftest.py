@@ -77,6 +77,9 @@ def config(database: Database, llm: FakeOpenAI) -> dict[str, str]:
         llm.base_url,
         CHAT_CHECKPOINT_SECONDS="0.3",
         CHAT_SHUTDOWN_GRACE_SECONDS=GRACE_SECONDS,
+        # One server process per dyno unless a test asks for more
+        # (test_web_concurrency.py): each process boots Django.
+        WEB_CONCURRENCY=1,
     )
 
 

@@ -166,10 +166,11 @@ async def test_socket_from_a_foreign_origin_is_refused(web, operator_password):
 
 
 def test_web_process_is_daphne_itself(web):
-    """The Procfile execs daphne, so the platform's SIGTERM reaches the server and
-    not a shell that would die at once and leave it orphaned."""
+    """The Procfile execs daphne (on uvloop; with one process the supervisor execs
+    it too), so the platform's SIGTERM reaches the server and not a shell that
+    would die at once and leave it orphaned."""
     cmdline = Path(f"/proc/{web.web_pid}/cmdline").read_bytes().split(b"\0")
-    assert Path(cmdline[1].decode()).name == "daphne", cmdline
+    assert cmdline[1:3] == [b"-m", b"chatproject.daphne_uvloop"], cmdline
     assert b"--proxy-headers" in cmdline and b"65536" in cmdline
 
 

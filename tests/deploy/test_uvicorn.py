@@ -21,6 +21,7 @@ from tests.deploy.test_scale_out import (
     quick_and_slow_in_flight,
     stored,
 )
+from tests.deploy.test_web_concurrency import sigterm_to_parent_drains
 
 pytestmark = [
     pytest.mark.postgres,
@@ -78,3 +79,29 @@ async def test_uvicorn_serves_a_turn_and_drains_on_sigterm(
     assert time.monotonic() - stopped_at < GRACE_SECONDS + 10
     assert stored(database, q_start["message"]) == ("complete", q_end["content"])
     assert stored(database, s_start["message"]) == ("interrupted", s_end["content"])
+
+
+@pytest.fixture
+def uvicorn_workers(slug, config, tmp_path):
+    with dynos_running(
+        slug, config, tmp_path, 1, ASGI_SERVER="uvicorn", WEB_CONCURRENCY=2
+    ) as (dyno,):
+        yield dyno
+
+
+async def test_uvicorn_workers_drain_on_sigterm_to_the_parent(
+    uvicorn_workers, fake_llm, new_user, database
+):
+    """WEB_CONCURRENCY=2 under uvicorn is its own --workers; SIGTERM to the
+    parent alone reaches every worker, and each drains its replies."""
+    dyno = uvicorn_workers
+    cmdline = web_cmdline(dyno)
+    assert b"--workers" in cmdline and cmdline[cmdline.index(b"--workers") + 1] == b"2"
+
+    quick, slow = new_user(dyno), new_user(dyno)
+    async with (
+        client.sockets(quick, dyno) as (q_ws,),
+        client.sockets(slow, dyno) as (s_ws,),
+    ):
+        await sigterm_to_parent_drains(dyno, fake_llm, database, q_ws, s_ws)
+    assert dyno.log_path.read_text().count("SIGTERM: draining") == 2
