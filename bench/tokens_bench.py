@@ -134,7 +134,9 @@ def real_counts(
             sources[name] = "recorded in the corpus (encoding file not cached)"
         else:
             real[name] = [len(encoding.encode_ordinary(t)) for t in texts]
-            sources[name] = f"tiktoken, {cache}"
+            cached = (Path(cache) / tokens.ENCODINGS[name].cache_name).exists()
+            where = cache if cached else f"the {tokens.BUNDLED_PACKAGE} package"
+            sources[name] = f"tiktoken, {where}"
     live = smollm2_counts(texts)
     if live is None:
         real["smollm2"] = [s["counts"]["smollm2"] for s in samples]

@@ -14,6 +14,7 @@ from chat.conversations import Redo
 from chat.delivery import following, watchers
 from chat.delivery.sweeper import ensure_sweeper
 from chat.errors import ChatError, InternalError
+from chat.guards.repeats import RepeatedErrors
 from chat.llm.chat_models import is_demo
 from chat.observability import metrics
 
@@ -27,6 +28,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
+        self.errors = RepeatedErrors(log)
         self.followers: dict[str, asyncio.Task] = {}
         ensure_sweeper()
         await self.accept()
@@ -63,6 +65,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         # Replies keep generating and are stored; only this socket stops following.
         shutdown.socket_closed(self)
+        self.errors.flush()
         for task in self.followers.values():
             task.cancel()
         if self.user is not None and self.user.is_authenticated:
@@ -104,8 +107,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     exc, client_id=client_id or protocol.client_id_of(text_data)
                 )
             )
-        except Exception:
-            log.exception("unexpected error handling a frame")
+        except Exception as exc:
+            self.errors.exception(
+                "unexpected error handling a frame",
+                source=self.channel_name,
+                kind=type(exc).__name__,
+            )
             await self.send_json(
                 protocol.error_frame(InternalError(), client_id=client_id)
             )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Literal
 
 import orjson
+from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from chat.errors import ChatError, InvalidInput
+from chat.guards.json_limits import loads_limited
 from chat.models import Message
 from chat.rendering import render_markdown
 
@@ -68,10 +69,7 @@ def parse(text: str | None) -> SendFrame | StopFrame | JoinFrame | RedoFrame:
     """A validated client frame, or InvalidInput naming what is wrong."""
     if text is None:
         raise InvalidInput("Frames must be JSON text, not binary.")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise InvalidInput("That frame is not valid JSON.") from None
+    data = loads_limited(text, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
     if not isinstance(data, dict):
         raise InvalidInput("A frame must be a JSON object with a 'type'.")
     try:
@@ -91,8 +89,9 @@ def parse(text: str | None) -> SendFrame | StopFrame | JoinFrame | RedoFrame:
 def client_id_of(text: str | None) -> str | None:
     """The 'id' of a frame that failed validation, so its error can name it."""
     try:
-        value = json.loads(text or "").get("id")
-    except (ValueError, AttributeError):
+        value = loads_limited(text or "", max_bytes=settings.CHAT_MAX_FRAME_BYTES)
+        value = value.get("id")
+    except (ChatError, AttributeError):
         return None
     return value if isinstance(value, str) and len(value) <= 64 else None
 
@@ -205,6 +204,12 @@ def error_frame(
 def queued_frame(message_id: str, position: int) -> dict:
     """Where a reply waits for the provider: 1 is next; 0 when its turn has come."""
     return {"type": "queued", "message": message_id, "position": position}
+
+
+def status_frame(message_id: str, text: str, retry: int) -> dict:
+    """What keeps a reply waiting (no chunk yet, a pause, a retry): `retry` counts
+    the retries and fallbacks so far."""
+    return {"type": "status", "message": message_id, "text": text, "retry": retry}
 
 
 def usage_of(message: Message) -> dict:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -33,11 +32,15 @@ from chat import protocol, turns
 from chat.delivery import following, watchers
 from chat.delivery.sweeper import ensure_sweeper
 from chat.errors import ChatError, InternalError, InvalidInput, TooLong, Unauthenticated
+from chat.guards.json_limits import loads_limited
+from chat.guards.repeats import RepeatedErrors
 from chat.llm.chat_models import is_demo
 from chat.observability import records
 from chat.responses import SSE_CONTENT_TYPE, encode_event, error_response
 
 log = logging.getLogger("chat.sse")
+# One client repeating a failing request is logged once, with a count.
+_errors = RepeatedErrors(log)
 
 # A comment line this often while nothing else is sent, so proxies and load
 # balancers with idle timeouts (often 30-60 s) keep a slow reply's stream open.
@@ -174,10 +177,9 @@ def _body(request: HttpRequest) -> str:
 
 def _send_frame(body: str) -> protocol.SendFrame:
     """The body validated exactly like a WebSocket `send` frame."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise InvalidInput("The request body is not valid JSON.") from None
+    data = loads_limited(
+        body, max_bytes=settings.CHAT_MAX_FRAME_BYTES, what="request body"
+    )
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.")
     return protocol.parse(protocol.dumps({**data, "type": "send"}))
@@ -199,8 +201,11 @@ async def _internal(
     exc: Exception, *, user, client_id: str | None = None
 ) -> HttpResponse:
     """Log and record an unexpected failure; the client sees a generic error."""
-    log.exception("unexpected error in an SSE request")
-    error = InternalError(detail=repr(exc))
-    error.__cause__ = exc
-    await records.error_record(error, user=user, kind="sse")
+    source = f"user {getattr(user, 'pk', None)}"
+    if _errors.exception(
+        "unexpected error in an SSE request", source=source, kind=type(exc).__name__
+    ):
+        error = InternalError(detail=repr(exc))
+        error.__cause__ = exc
+        await records.error_record(error, user=user, kind="sse")
     return error_response(InternalError(), sse=True, client_id=client_id)

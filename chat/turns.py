@@ -34,6 +34,7 @@ from chat.catalogue.turns import Route, route_for
 from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
 from chat.delivery import get_hub, watchers
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
+from chat.final_save import save_with_retry
 from chat.guards.injection import make_canary
 from chat.guards.output_filter import StreamFilter
 from chat.guards.sanitize import clean_user_text
@@ -43,13 +44,15 @@ from chat.llm import chat_models, prompts
 from chat.llm.failover import stream_reply
 from chat.llm.registry import cost, get_spec
 from chat.llm.streaming import StreamStats, Usage
-from chat.llm.tokens import count_messages, count_text
+from chat.llm.tokens import count_messages
 from chat.llm.trimming import trim_history
+from chat.llm.usage_count import billed_usage
 from chat.logs import log_context
 from chat.models import Message
 from chat.observability import metrics, records
 from chat.observability.callbacks import CallMeter
 from chat.observability.tracing import tracing_callbacks
+from chat.send_locks import send_lock
 
 log = logging.getLogger("chat.turns")
 
@@ -86,6 +89,28 @@ async def turn_begin(
     content: str,
     model_key: str | None = None,
     preset_id: int | None = None,
+) -> Turn:
+    """Check and store a new message; a resend of a known client id returns its turn,
+    even one arriving on another process at the same instant (chat/send_locks.py)."""
+    async with send_lock(user_id=user.pk, client_id=client_id):
+        return await _turn_begin(
+            user=user,
+            client_id=client_id,
+            conversation_id=conversation_id,
+            content=content,
+            model_key=model_key,
+            preset_id=preset_id,
+        )
+
+
+async def _turn_begin(
+    *,
+    user,
+    client_id: uuid.UUID,
+    conversation_id: uuid.UUID | None,
+    content: str,
+    model_key: str | None,
+    preset_id: int | None,
 ) -> Turn:
     """Check and store a new message; a resend of a known client id returns its turn.
 
@@ -399,7 +424,12 @@ class ReplyRun:
 
 async def turn_generate(turn: Turn) -> None:
     """Stream, filter and deliver one reply, then store how it ended."""
-    run = ReplyRun(turn, StreamFilter(canary=turn.canary, pii=settings.CHAT_REDACT_PII))
+    output_filter = StreamFilter(
+        canary=turn.canary,
+        pii=settings.CHAT_REDACT_PII,
+        system_prompt=settings.LLM_SYSTEM_PROMPT,
+    )
+    run = ReplyRun(turn, output_filter)
     with metrics.active_stream(), log_context(turn_id=turn.id):
         try:
             await _cache_lookup(run)
@@ -448,7 +478,13 @@ async def _stream(run: ReplyRun) -> None:
             source = replay_reply(run.hit, run.stats)
         else:
             source = stream_reply(
-                turn.messages, _config(turn), run.stats, turn.route.candidates
+                turn.messages,
+                _config(turn),
+                run.stats,
+                on_status=lambda words, retry: hub.note(
+                    turn.reply_id, protocol.status_frame(turn.reply_id, words, retry)
+                ),
+                candidates=turn.route.candidates,
             )
         async for piece in source:
             run.raw.append(piece)
@@ -510,7 +546,7 @@ async def _finish(run: ReplyRun) -> None:
     """However the reply ended: measure it, give back its hold, store it and end
     its log, fill the cache, report it. Each step in this order, for a reason the
     step's docstring gives."""
-    _measure(run)
+    await _measure(run)
     await _settle(run)
     outcome = _outcome(run)
     await _store_and_close(run, outcome)
@@ -518,22 +554,21 @@ async def _finish(run: ReplyRun) -> None:
     _report(run, outcome)
 
 
-def _measure(run: ReplyRun) -> None:
-    """Usage: the provider's when it sent one, else our own (high-side) count; a
-    call that failed before any text is not billed by providers: zero. A cache hit
+async def _measure(run: ReplyRun) -> None:
+    """Usage: the provider's when it sent one, else our own count, exact where a
+    tokenizer can be had, capped at max_tokens (chat/llm/usage_count.py); a call
+    that failed before any text is not billed by providers: zero. A cache hit
     keeps the original token counts (what was served) but costs nothing; chat.usage
     leaves cache_hit rows out of totals and prices them as savings."""
     turn, model = run.turn, run.model
-    if run.stats.usage is not None:
-        run.usage = run.stats.usage
-    elif run.status == Message.Status.FAILED and not run.raw_text:
-        run.usage = Usage(estimated=True)
-    else:
-        run.usage = Usage(
-            input_tokens=count_messages(turn.messages, model),
-            output_tokens=count_text(run.raw_text, model) if run.raw_text else 0,
-            estimated=True,
-        )
+    run.usage = await billed_usage(
+        model=model,
+        endpoint=run.stats.endpoint or chat_models.endpoint(),
+        messages=turn.messages,
+        text=run.raw_text,
+        provider=run.stats.usage,
+        failed_before_text=run.status == Message.Status.FAILED,
+    )
     if run.hit is None:
         run.cost = cost(
             turn.route.spec_of(model, run.stats.endpoint),
@@ -603,14 +638,17 @@ async def _store_and_close(run: ReplyRun, outcome: ReplyOutcome) -> None:
     turn, error = run.turn, run.error
     hub = get_hub()
     try:
-        reply = await conversations.reply_finish(
-            user=turn.user, exchange=turn.exchange, outcome=outcome
+        reply = await save_with_retry(
+            lambda: conversations.reply_finish(
+                user=turn.user, exchange=turn.exchange, outcome=outcome
+            ),
+            what=f"reply {turn.reply_id}",
         )
         if error is not None:
             await records.error_record(
                 error,
                 user=turn.user,
-                kind="reply",
+                kind="output_guard" if isinstance(error, BlockedOutput) else "reply",
                 turn_id=turn.id,
                 conversation=turn.exchange.conversation,
                 message=reply,

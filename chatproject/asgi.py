@@ -1,5 +1,5 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels with session
-authentication and an Origin check against ALLOWED_HOSTS."""
+authentication and an Origin check (scheme, host and port)."""
 
 import os
 
@@ -18,30 +18,24 @@ gc.set_threshold(50_000, 20, 20)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import OriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
+from channels.security.websocket import WebsocketDenier  # noqa: E402
 
+from chat.guards.origin import origin_allowed  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.shutdown import install_on_daphne, lifespan  # noqa: E402
 
 
-class SiteOriginValidator(OriginValidator):
-    """Channels' AllowedHostsOriginValidator, but reading ALLOWED_HOSTS per connection
-    rather than at import, so the setting can change without a new application."""
+class SiteOriginValidator:
+    """Refuses a socket whose Origin's scheme, host and port are not an allowed
+    origin (chat/guards/origin.py), reading the settings per connection."""
 
     def __init__(self, application):
-        super().__init__(application, [])
+        self.application = application
 
-    def valid_origin(self, parsed_origin):
-        allowed = settings.ALLOWED_HOSTS
-        if settings.DEBUG and not allowed:
-            allowed = ["localhost", "127.0.0.1", "[::1]"]
-        if parsed_origin is None:
-            return "*" in allowed
-        return any(
-            pattern == "*" or self.match_allowed_origin(parsed_origin, pattern)
-            for pattern in allowed
-        )
+    async def __call__(self, scope, receive, send):
+        if origin_allowed(scope):
+            return await self.application(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)
 
 
 application = ProtocolTypeRouter(

@@ -117,16 +117,13 @@ REDIS_SSL_CERT_REQS = env.str("REDIS_SSL_CERT_REQS", default="none")
 # The first part of every Redis key and channel of this deployment, so that two
 # deployments (staging and production, say) can share one Redis.
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="chat")
-# Connections per process for sockets following a reply generated elsewhere (each
-# blocks in XREAD); apart from the 100 the rest of the app uses.
-REDIS_FOLLOWER_MAX_CONNECTIONS = env.int("REDIS_FOLLOWER_MAX_CONNECTIONS", default=100)
 
 
 def _redis_host() -> dict:
     """channels-redis host entry; rediss:// gets the platform's certificate policy.
     The socket timeout must outlast channels-redis's 5 s blocking reads (redis-py
     8 defaults to 5 s, which closed every idle socket with 1011)."""
-    host = {"address": REDIS_URL, "socket_timeout": 15}
+    host = {"address": REDIS_URL, "socket_timeout": 15, "client_name": "djchat:layer"}
     if REDIS_URL.startswith("rediss://"):
         host["ssl_cert_reqs"] = REDIS_SSL_CERT_REQS
     return host
@@ -135,7 +132,7 @@ def _redis_host() -> dict:
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "chat.delivery.layers.RedisChannelLayer",
             "CONFIG": {"hosts": [_redis_host()], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
         }
     }
@@ -392,7 +389,7 @@ CHAT_LIMITS_KEY_PREFIX = env.str(
 CHAT_LIMITS_ON_REDIS_ERROR = env.str("CHAT_LIMITS_ON_REDIS_ERROR", default="closed")
 # Seconds an in-flight slot and its budget reservation live without a heartbeat; a
 # turn renews them every third of this, so only a dead process lets them lapse.
-CHAT_LIMITS_LEASE_SECONDS = env.float("CHAT_LIMITS_LEASE_SECONDS", default=60.0)
+CHAT_LIMITS_LEASE_SECONDS = env.float("CHAT_LIMITS_LEASE_SECONDS", default=10.0)
 # Per-user sliding windows, e.g. "10/1m,100/1h" (window in s, m, h or d); every rule
 # must allow a request; empty turns the rate limit off. Admins override per user
 # (Quota).
@@ -429,6 +426,21 @@ CHAT_UPSTREAM_DEFAULT_PAUSE_SECONDS = env.float(
 CHAT_UPSTREAM_MAX_PAUSE_SECONDS = env.float(
     "CHAT_UPSTREAM_MAX_PAUSE_SECONDS", default=300.0
 )
+
+# --- Reliability (docs/operations.md) ---
+# Seconds without a chunk before a reply's tabs get a `status` frame (0: never).
+CHAT_STATUS_INTERVAL_SECONDS = env.float("CHAT_STATUS_INTERVAL_SECONDS", default=5.0)
+# Redis connections per process: the main pool's cap (commands wait past it; the
+# reply-stop subscription holds one), plus one stream reader. docs/deploy.md.
+REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=5)
+# The channel layer's Redis connections per process (its receive loop holds one).
+REDIS_CHANNEL_LAYER_MAX_CONNECTIONS = env.int(
+    "REDIS_CHANNEL_LAYER_MAX_CONNECTIONS", default=3
+)
+# Pooled Redis connections unused this long are closed.
+REDIS_IDLE_SECONDS = env.float("REDIS_IDLE_SECONDS", default=30.0)
+# How long a reply's final save is retried while the database is unreachable.
+CHAT_FINAL_SAVE_SECONDS = env.float("CHAT_FINAL_SAVE_SECONDS", default=120.0)
 
 # --- Accounts (docs/security.md#accounts) ---------------------------------------
 

@@ -77,7 +77,8 @@ async def test_stream_cut_after_tokens_is_interrupted_and_kept(user, fake_openai
     assert frames[-2]["code"] == "provider_unavailable"
     reply = await Message.objects.aget(pk=start["message"])
     assert reply.content == "one two " and reply.status == "interrupted"
-    assert reply.usage_estimated and reply.output_tokens >= 2
+    # No usage from the provider: counted exactly with o200k_base ("one", " two", " ").
+    assert not reply.usage_estimated and reply.output_tokens == 3
 
 
 async def test_rate_limit_with_retry_after_is_retried_by_the_sdk(
@@ -112,7 +113,7 @@ async def test_stalled_provider_times_out(user, fake_openai, via):
 
 
 @pytest.mark.llama
-async def test_real_local_model_streams_and_estimates_usage(
+async def test_real_local_model_streams_and_is_billed_by_its_own_tokenizer(
     user, llama_server, via, settings
 ):
     via(
@@ -126,12 +127,12 @@ async def test_real_local_model_streams_and_estimates_usage(
     deltas = [f for f in frames if f["type"] == "delta"]
     assert len(deltas) >= 2, "the reply should arrive in several frames"
     end = frames[-1]
-    assert end["status"] == "complete" and end["usage"]["estimated"] is True
+    assert end["status"] == "complete" and end["usage"]["estimated"] is False
     reply = await Message.objects.aget(pk=start["message"])
     assert reply.content == text_of(frames) and reply.content.strip()
 
     # The server's own count for the same prompt and reply (non-streaming usage and
-    # its tokenizer): our estimate must never be below it.
+    # its tokenizer, which adds the model's BOS token if it has one).
     sent = [
         {"role": m["role"], "content": m["content"]}
         for m in json.loads(json.dumps(_prompt_of(reply)))
@@ -146,8 +147,14 @@ async def test_real_local_model_streams_and_estimates_usage(
             {"input": reply.content, "add_special": False},
         )["tokens"]
     )
-    assert reply.input_tokens >= prompt_tokens
-    assert reply.output_tokens >= reply_tokens
+    bos = len(
+        _post(
+            llama_server.base_url.removesuffix("/v1") + "/extras/tokenize",
+            {"input": ""},
+        )["tokens"]
+    )
+    assert reply.output_tokens == reply_tokens - bos
+    assert abs(reply.input_tokens - prompt_tokens) <= 2
 
 
 def _prompt_of(reply):

@@ -30,6 +30,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from chat.guards import injection_languages
+
 __all__ = ["Screening", "canary_instruction", "make_canary", "screen"]
 
 THRESHOLD = 1.0
@@ -127,6 +129,9 @@ class _Rule:
     pattern: re.Pattern[str]
     # A second pattern that must follow the first match (a block's closing marker).
     then: re.Pattern[str] | None = None
+    # Patterns that must all occur in the same clause, near the match (the match
+    # anchors the rare word, so the common ones are only looked for around it).
+    near: tuple[re.Pattern[str], ...] = ()
 
 
 def _phrase(source: str) -> str:
@@ -612,6 +617,49 @@ _RULES: tuple[_Rule, ...] = (
     ),
 )
 
+
+def _stems(table: dict[str, list[str]]) -> str:
+    """One alternation of a word table, normalised exactly like messages. A word in
+    a spaced script starts at a word boundary (and a short one ends at one), so
+    "je" is not found inside "injection". Words are grouped by first character and
+    the boundary is checked after it, so the engine skips to candidates."""
+    words = {_words(_plain(word)).strip() for stems in table.values() for word in stems}
+    groups: dict[str, list[str]] = {}
+    for word in sorted(words, key=len, reverse=True):
+        rest = re.escape(word[1:]).replace("\\ ", "[\\W_]*")
+        if _SPACED_SCRIPT.match(word):
+            rest = "(?<!\\w.)" + rest + ("(?!\\w)" if len(word) <= 4 else "")
+        groups.setdefault(word[0], []).append(rest)
+    return (
+        "(?:"
+        + "|".join(
+            f"{re.escape(first)}(?:{'|'.join(rests)})"
+            for first, rests in groups.items()
+        )
+        + ")"
+    )
+
+
+# Scripts that separate words with spaces (Latin, Cyrillic, Greek, Arabic,
+# Devanagari, Bengali); Chinese, Japanese and Thai words run together.
+_SPACED_SCRIPT = re.compile("[a-z\u00c0-\u024f\u0370-\u052f\u0600-\u06ff\u0900-\u09ff]")
+
+
+def _goal_hijack_rule() -> _Rule:
+    """ "Ignore the previous instructions" in 20+ languages: a verb, a word for
+    previous/all and a word for instructions in one clause, near each other, in
+    any order (chat/guards/injection_languages.py). The same name as the English
+    rule, so both count once; "my previous instructions" is a correction, not an
+    attack."""
+    verb = re.compile(_stems(injection_languages.VERBS))
+    previous = re.compile(_stems(injection_languages.PREVIOUS))
+    noun = re.compile(_stems(injection_languages.NOUNS))
+    return _Rule("override.ignore_previous", 1.0, "words", verb, near=(noun, previous))
+
+
+_RULES = (*_RULES, _goal_hijack_rule())
+
+
 _QUOTED = re.compile(
     r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|‘[^’\n]{1,300}’|`[^`\n]{1,300}`"
     r"|(?<!\w)'[^'\n]{1,300}'(?!\w)"
@@ -672,6 +720,11 @@ def _rule_weight(rule: _Rule, view: str, quoted: list[tuple[int, int]]) -> float
         found = first is not None and rule.then.search(view, first.end())
         return rule.weight if found else 0.0
     for match in rule.pattern.finditer(view):
+        if rule.near:
+            found = _near(rule.near, view, match)
+            if found is None:
+                continue
+            match = found
         # Quoting a phrase mentions it; a long quoted passage (a pasted document
         # that carries instructions) is still an attack.
         inside = any(
@@ -684,6 +737,43 @@ def _rule_weight(rule: _Rule, view: str, quoted: list[tuple[int, int]]) -> float
         if weight == rule.weight:
             break
     return weight
+
+
+_CLAUSE_END = re.compile("[.!?\n\u3002\uff01\uff1f]")
+_NEAR = 60
+
+
+class _Span:
+    """A match widened to the words found near it (start and end only)."""
+
+    def __init__(self, start: int, end: int) -> None:
+        self._start, self._end = start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+
+def _near(patterns: tuple[re.Pattern[str], ...], view: str, match) -> _Span | None:
+    """The span from the match to the words of `patterns` found within _NEAR
+    characters of it in the same clause, or None if one is missing."""
+    low = max(0, match.start() - _NEAR)
+    high = min(len(view), match.end() + _NEAR)
+    before = [m.end() for m in _CLAUSE_END.finditer(view, low, match.start())]
+    low = before[-1] if before else low
+    after = _CLAUSE_END.search(view, match.end(), high)
+    high = after.start() if after else high
+    if re.search(r"\bmy\b", view[low:high]):
+        return None  # "my previous instructions": a correction
+    start, end = match.start(), match.end()
+    for pattern in patterns:
+        found = pattern.search(view, low, high)
+        if found is None:
+            return None
+        start, end = min(start, found.start()), max(end, found.end())
+    return _Span(start, end)
 
 
 def _squashed(

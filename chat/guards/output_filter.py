@@ -1,39 +1,55 @@
 """The streaming output filter: redacts secrets from a reply as it streams, with a
 hold-back buffer so a secret split across chunks is still caught, and stops the
-reply when the turn's canary appears. It fails closed.
+reply when it leaks the turn's canary or the system prompt. It fails closed.
 
-What a stream of chunks emits is exactly `redact()` of the whole reply, however it
-was split. The filter keeps the raw text it has not emitted yet and, on each chunk:
+What a stream of chunks emits is exactly `redact_reply()` of the whole reply,
+however it was split. The filter keeps the raw text it has not emitted yet and, on
+each chunk:
 
-- redacts every match that no later text could change: a match is final when no
-  unfinished match (`Redactor.hold`) starts at or before it;
-- emits plain text up to the earliest start of an unfinished match, or of a
-  possible prefix of the canary, and holds the rest (in English prose, typically
-  the last partial word);
-- raises `BlockedOutput` as soon as the raw text contains the canary, before any
-  part of it was emitted.
+- redacts every match that no later text could change, in the text as written and
+  with disguises undone (`chat.guards.redaction.scan`);
+- emits plain text up to the earliest start of an unfinished match, or of text
+  that could still grow into a leak of the canary or the system prompt
+  (`chat.guards.leaks`), and holds the rest (in English prose, typically the last
+  partial word);
+- raises `BlockedOutput` as soon as the text read leaks the canary or a long span
+  of the system prompt, before any part of that span was emitted.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from chat.errors import BlockedOutput
+from chat.guards.leaks import ENCODED_MAX, LeakGuard
+from chat.guards.redaction import scan
 from chat.guards.secrets import MAX_SECRET_LEN, redactor
 
 __all__ = ["StreamFilter"]
 
-# Raw text kept before the buffer: the rules' lookbehinds read one character back.
-_CONTEXT = 8
+# Raw text kept before the buffer: the rules' lookbehinds read up to 16 characters
+# back (a Telegram token's bot id, a shifted prefix check), and an unlabelled key
+# is measured over its whole 40-character word.
+_CONTEXT = 48
+# A held private key longer than this is extended without rescanning (see
+# `_in_open_key`); characters a key's body never has end the shortcut.
+_OPEN_KEY_MIN = 64
+_NOT_KEY_BODY = re.compile(r"[^A-Za-z0-9+/=\s:,.-]")
+# The most raw text ever held: a secret's bound plus an encoded run being read.
+MAX_HELD = MAX_SECRET_LEN + ENCODED_MAX + 64
 
 
 class StreamFilter:
     """Redacts one reply as it streams; `feed` each chunk, then `finish` once."""
 
-    def __init__(self, *, canary: str | None = None, pii: bool = False) -> None:
+    def __init__(
+        self, *, canary: str | None = None, pii: bool = False, system_prompt: str = ""
+    ) -> None:
         self._redactor = redactor(pii=pii)
-        self._canary = canary or ""
-        self._context_len = max(_CONTEXT, len(self._canary))
+        self._leaks = LeakGuard(canary=canary or "", system_prompt=system_prompt)
+        self._context_len = _CONTEXT
+        self._released = 0  # raw characters released so far
         self._context = ""  # the last raw characters already emitted
         self._pending = ""  # raw text not emitted yet
         self._closed = False
@@ -69,67 +85,47 @@ class StreamFilter:
             raise TypeError(f"chunk must be str, not {type(chunk).__name__}")
         if not chunk:
             return ""
+        self._leaks.feed(chunk)
+        if self._in_open_key(chunk):
+            return ""
         text = self._context + self._pending + chunk
-        if self._canary:
-            # Only the new chunk and the characters before it can complete a canary.
-            window = text[-(len(chunk) + len(self._canary) - 1) :]
-            if self._canary in window:
-                raise BlockedOutput(detail="the reply contained the turn's canary")
-        out, stop = self._drain(text, final=False)
+        begin = self._released - len(self._context)  # raw position of text[0]
+        out, stop = self._drain(
+            text, final=False, limit=self._leaks.held_from() - begin
+        )
+        self._released = begin + stop
         self._context = text[max(0, stop - self._context_len) : stop]
         self._pending = text[stop:]
-        if len(self._pending) > MAX_SECRET_LEN + len(self._canary):
+        if len(self._pending) > MAX_HELD:
             raise RuntimeError(f"held back {len(self._pending)} characters")
         return out
 
+    def _in_open_key(self, chunk: str) -> bool:
+        """Whether the chunk only extends a private key held back so far: then it
+        is kept without scanning the held text again (which made a long key cost
+        the square of its length); the footer, a character no key body has, or the
+        length bound ends the shortcut and the text is scanned once."""
+        pending = self._pending
+        if len(pending) < _OPEN_KEY_MIN or not pending.startswith("-----BEGIN"):
+            return False
+        if len(pending) + len(chunk) > MAX_SECRET_LEN:
+            return False
+        if _NOT_KEY_BODY.search(chunk) or "-----" in pending[-8:] + chunk:
+            return False
+        self._pending = pending + chunk
+        return True
+
     def _finish(self) -> str:
+        self._leaks.finish()
         text = self._context + self._pending
         out, _ = self._drain(text, final=True)
         self._pending = ""
         self._closed = True
         return out
 
-    def _drain(self, text: str, *, final: bool) -> tuple[str, int]:
+    def _drain(
+        self, text: str, *, final: bool, limit: int | None = None
+    ) -> tuple[str, int]:
         """The redacted text safe to emit from context + pending, and where the raw
         text still held back starts."""
-        redactor = self._redactor
-        pos = len(self._context)
-        end = len(text)
-        held = self._canary_start(text) if not final else end
-        unfinished = end if final else self._hold_start(text, pos)
-        out: list[str] = []
-        while True:
-            match = redactor.pattern.search(text, pos)
-            if match is None:
-                break
-            start = match.start()
-            # A match is final only if no unfinished match starts at or before it,
-            # and plain text before it may only go out up to a canary prefix.
-            if start >= unfinished or start > held:
-                break
-            out.append(text[pos:start])
-            out.append(redactor.replacement(match))
-            pos = match.end()
-            if pos > unfinished:
-                unfinished = self._hold_start(text, pos)
-        stop = max(pos, min(unfinished, held))
-        out.append(text[pos:stop])
-        return "".join(out), stop
-
-    def _hold_start(self, text: str, pos: int) -> int:
-        found = self._redactor.hold.search(text, pos)
-        return len(text) if found is None else found.start()
-
-    def _canary_start(self, text: str) -> int:
-        """Where the longest proper prefix of the canary ending the text starts."""
-        canary = self._canary
-        if not canary:
-            return len(text)
-        begin = max(0, len(text) - len(canary) + 1)
-        first = canary[0]
-        at = text.find(first, begin)
-        while at != -1:
-            if canary.startswith(text[at:]):
-                return at
-            at = text.find(first, at + 1)
-        return len(text)
+        return scan(self._redactor, text, len(self._context), final=final, limit=limit)

@@ -1,7 +1,7 @@
 """A circuit breaker per model endpoint, shared by every process through Redis when
 it is configured: after repeated failures calls fail fast for a cool-down, then one
-probe is let through; its result closes or re-opens the circuit. A provider's 429
-with Retry-After pauses the endpoint the same way, for everyone.
+probe is let through; its first chunk closes the circuit, its failure re-opens it.
+A provider's 429 with Retry-After pauses the endpoint the same way, for everyone.
 
 If Redis fails, the breaker steps aside (logged): calls go through and the
 provider's own answer decides, rather than a turn failing for want of bookkeeping."""
@@ -24,6 +24,12 @@ log = logging.getLogger("chat.breaker")
 
 def _key(endpoint: str) -> str:
     return redis_key("breaker", endpoint)
+
+
+def _probe_seconds() -> float:
+    """How long a half-open probe holds the circuit: until its first chunk (success
+    comes then), so at most the first-token deadline."""
+    return settings.LLM_FIRST_TOKEN_TIMEOUT or settings.LLM_TIMEOUT
 
 
 def _step_aside(default):
@@ -79,7 +85,7 @@ class MemoryBreaker:
         if state.tripped:
             if now < state.probe_until:
                 return False  # a probe is already out
-            state.probe_until = now + settings.LLM_TIMEOUT
+            state.probe_until = now + _probe_seconds()
         return True
 
     async def success(self, endpoint: str) -> None:
@@ -112,7 +118,7 @@ class RedisBreaker:
         if is_open:
             return False
         if tripped:
-            probe_ms = int(settings.LLM_TIMEOUT * 1000)
+            probe_ms = int(_probe_seconds() * 1000)
             return bool(await client.set(key + ":probe", 1, nx=True, px=probe_ms))
         return True
 

@@ -2,14 +2,20 @@
 with jitter, Retry-After honoured, fail fast when it asks for too long), fallbacks in
 order, a circuit breaker per endpoint, and deadlines for the first token and for the
 gap between chunks. Nothing is retried once text has been sent: that would
-duplicate it; the turn stores such a reply as interrupted."""
+duplicate it; the turn stores such a reply as interrupted.
+
+The breaker hears of success at the first chunk, not at the end of the reply: a
+half-open probe that is streaming proves the endpoint healthy, and holding the
+circuit shut for the whole of its reply failed every other user meanwhile. While
+the provider keeps the user waiting (no chunk yet, a pause, a retry, a fallback),
+`on_status` is told what is happening at least every CHAT_STATUS_INTERVAL_SECONDS."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from django.conf import settings
 from langchain_core.messages import BaseMessage
@@ -27,22 +33,46 @@ log = logging.getLogger("chat.failover")
 PAUSE_MARGIN = 0.25
 
 
+StatusCallback = Callable[[str, int], None]
+
+
 async def stream_reply(
     messages: list[BaseMessage],
     config: RunnableConfig,
     stats: StreamStats,
+    on_status: StatusCallback | None = None,
     candidates: list[chat_models.Candidate] | None = None,
 ) -> AsyncIterator[str]:
     """The reply's text from the first candidate that starts one (the turn's, else
     the environment's); `stats.model`, `stats.endpoint` and `stats.catalogue_key`
-    name the candidate that answered."""
+    name the candidate that answered. `on_status(text, retry)` hears what keeps the
+    user waiting."""
+    progress = _Progress(on_status)
+    try:
+        async for piece in _stream_reply(
+            messages, config, stats, progress, candidates or chat_models.candidates()
+        ):
+            yield piece
+    finally:
+        progress.close()
+
+
+async def _stream_reply(
+    messages: list[BaseMessage],
+    config: RunnableConfig,
+    stats: StreamStats,
+    progress: _Progress,
+    candidates: list[chat_models.Candidate],
+) -> AsyncIterator[str]:
     breaker = get_breaker()
     last_error: ChatError = ProviderUnavailable(detail="no model candidates")
-    for candidate in candidates or chat_models.candidates():
+    for number, candidate in enumerate(candidates):
         for attempt in range(settings.LLM_MAX_RETRIES + 1):
             if not await breaker.allow(candidate.endpoint):
                 last_error = ProviderUnavailable(detail=f"circuit open: {candidate}")
                 break  # straight to the next fallback
+            if number and not attempt:
+                progress.retry("Trying another model…")
             stats.model, stats.endpoint = candidate.name, candidate.endpoint
             stats.catalogue_key = candidate.catalogue_key
             stats.run_id = ""
@@ -58,7 +88,11 @@ async def stream_reply(
                     candidate.model, messages, {**config, "metadata": metadata}, stats
                 )
                 async for piece in _deadlines(pieces):
-                    started = True
+                    progress.chunk()
+                    if not started:
+                        started = True
+                        # The endpoint answers: close the circuit for everyone now.
+                        await breaker.success(candidate.endpoint)
                     yield piece
             except ChatError as exc:
                 if stats.run_id:
@@ -84,11 +118,72 @@ async def stream_reply(
                 if delay is None or attempt == settings.LLM_MAX_RETRIES:
                     break  # too long to wait here: try the next fallback
                 log.info("retrying %s in %.2fs after %s", candidate, delay, exc.code)
+                progress.retry(_retry_words(exc, delay))
                 await asyncio.sleep(delay)
                 continue
-            await breaker.success(candidate.endpoint)
+            if not started:  # an empty reply is an answer too
+                await breaker.success(candidate.endpoint)
             return
     raise last_error
+
+
+def _retry_words(error: ChatError, delay: float) -> str:
+    what = "did not answer in time" if error.code == "timeout" else "is unavailable"
+    when = f"in {delay:.0f} s" if delay >= 1 else "now"
+    return f"The model {what}; trying again {when}…"
+
+
+class _Progress:
+    """Says what keeps the user waiting: at each retry or fallback, and whenever
+    CHAT_STATUS_INTERVAL_SECONDS pass without a chunk. A chunk costs only a clock
+    read; one timer task per reply does the rest."""
+
+    def __init__(self, on_status: StatusCallback | None) -> None:
+        self._on_status = on_status
+        self._interval = settings.CHAT_STATUS_INTERVAL_SECONDS
+        self._loop = asyncio.get_running_loop()
+        self._last = self._loop.time()
+        self._retries = 0
+        self._text = False
+        self._task = (
+            asyncio.create_task(self._tick())
+            if on_status is not None and self._interval > 0
+            else None
+        )
+
+    def chunk(self) -> None:
+        self._last = self._loop.time()
+        self._text = True
+
+    def retry(self, words: str) -> None:
+        self._retries += 1
+        self._say(words)
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def _say(self, words: str) -> None:
+        self._last = self._loop.time()
+        if self._on_status is None:
+            return
+        try:
+            self._on_status(words, self._retries)
+        except Exception:  # the reply ended meanwhile: nothing left to tell
+            log.debug("status not delivered", exc_info=True)
+            self._on_status = None
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(
+                max(0.05, self._last + self._interval - self._loop.time())
+            )
+            if self._loop.time() - self._last >= self._interval:
+                self._say(
+                    "The model has paused; still waiting…"
+                    if self._text
+                    else "Waiting for the model to answer…"
+                )
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float | None:

@@ -15,10 +15,12 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from chat.guards.injection import canary_instruction
 
 # User text always travels in its own user-role message, never spliced into the
-# system prompt: the structural layer of the injection defence.
+# system prompt: the structural layer of the injection defence. The canary comes
+# first, so a model that starts echoing its instructions shows the canary before
+# any of the operator's prompt and the output filter stops it there.
 PROMPT = ChatPromptTemplate.from_messages(
     [
-        ("system", "{system_prompt}\n\n{canary_instruction}"),
+        ("system", "{canary_instruction}\n\n{system_prompt}"),
         MessagesPlaceholder("history"),
         MessagesPlaceholder("new"),
     ]

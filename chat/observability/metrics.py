@@ -19,13 +19,14 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from chat.cache.stats import cache_counters
+from chat.redis_client import connection_counts
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
@@ -109,6 +110,24 @@ class ResponseCacheCollector(Collector):
 
 
 REGISTRY.register(ResponseCacheCollector())
+
+
+class RedisConnectionsCollector(Collector):
+    """Redis connections this process's pools hold open, read at scrape time: the
+    budget of docs/deploy.md, watched."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "chat_redis_connections",
+            "Open Redis connections of this process's pools (main, stream reader).",
+            labels=["pool"],
+        )
+        for pool, count in connection_counts().items():
+            family.add_metric([pool], count)
+        yield family
+
+
+REGISTRY.register(RedisConnectionsCollector())
 
 
 def observe_reply(outcome) -> None:

@@ -7,6 +7,7 @@ import {
   renderFinal,
   renderPartial,
   renderQueued,
+  renderStatus,
   replyActions,
   userMessage,
 } from "./render.js";
@@ -117,6 +118,8 @@ function onFrame(frame) {
       return onDelta(frame);
     case "queued":
       return onQueued(frame);
+    case "status":
+      return onStatus(frame);
     case "end":
       return onEnd(frame);
     case "error":
@@ -195,6 +198,14 @@ function onQueued(frame) {
   if (reply.item) renderQueued(reply.item, frame.position);
   // Said once per reply; the visible position updates quietly (the reply is aria-busy).
   if (first && frame.position > 0) announce(`Waiting for the model — position ${frame.position}.`);
+}
+
+function onStatus(frame) {
+  const reply = state.reply;
+  // Once text streams, it says enough: a pause shows as the cursor waiting.
+  if (!reply || frame.message !== reply.id || reply.text) return;
+  reply.joining = false;
+  if (reply.item) renderStatus(reply.item, frame.text);
 }
 
 function onDelta(frame) {

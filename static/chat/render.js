@@ -90,6 +90,15 @@ export function renderQueued(item, position) {
   }
 }
 
+/** While the provider keeps the reply waiting (no text yet): what is happening. */
+export function renderStatus(item, words) {
+  const note = el("p", "msg-queued");
+  const dots = typingIndicator();
+  dots.setAttribute("aria-hidden", "true");
+  note.append(dots, el("span", "", words));
+  item.querySelector(".msg-content").replaceChildren(note);
+}
+
 /** Re-render a streaming reply from its text so far, with a cursor at the end. */
 export function renderPartial(item, text) {
   const content = item.querySelector(".msg-content");

@@ -103,10 +103,10 @@ async def _collect(hub: RedisHub, reply: str) -> list[dict]:
 async def test_followers_elsewhere_cannot_starve_the_rest_of_the_app(
     live_redis, settings
 ):
-    """More sockets following from another process than the app's own pool has
-    connections (100): they block in XREAD on a pool of their own, so the limits,
-    the breaker and the stream writers still get a connection at once."""
-    settings.REDIS_FOLLOWER_MAX_CONNECTIONS = 120
+    """Many more sockets following from another process than the app's pool has
+    connections: they share the process's one stream reader, so the limits, the
+    breaker and the stream writers still get a connection at once."""
+    settings.REDIS_MAX_CONNECTIONS = 4
     here, elsewhere = RedisHub(), RedisHub()
     reply = str(uuid.uuid4())
     here.open(reply)
@@ -119,3 +119,6 @@ async def test_followers_elsewhere_cannot_starve_the_rest_of_the_app(
     here.close(reply, {"type": "end", "message": reply, "status": "complete"})
     results = await asyncio.wait_for(asyncio.gather(*followers), timeout=8)
     assert all(text_of(frames) == "through" for frames in results)
+    # This loop's pools: the reader's one connection, the main pool within its cap.
+    assert get_redis(blocking_reads=True).connection_pool.open_connections() <= 1
+    assert get_redis().connection_pool.open_connections() <= 4

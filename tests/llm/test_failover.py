@@ -10,7 +10,7 @@ from chat.llm.breaker import MemoryBreaker, get_breaker
 from chat.models import Message, ModelCall
 from chat.redis_client import get_redis
 from tests.servers.fake_openai import FakeOpenAI, Reply, Stall, Status
-from tests.ws import one_turn, text_of
+from tests.ws import connect, one_turn, read_reply, send_frame, text_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -149,3 +149,68 @@ async def test_stall_mid_stream_is_interrupted_not_retried(user, fake_openai, vi
     assert fake_openai.request_count == 1
     reply = await Message.objects.aget(pk=start["message"])
     assert reply.content == "partial text"
+
+
+async def test_the_probe_closes_the_circuit_at_its_first_token(
+    user, other_user, fake_openai, via
+):
+    fake_openai.default = Status(500)
+    via(
+        fake_openai.base_url,
+        LLM_MAX_RETRIES=0,
+        CHAT_BREAKER_COOLDOWN=1.0,
+        LLM_FIRST_TOKEN_TIMEOUT=30,
+    )
+    for _ in range(3):
+        await one_turn(user)
+    await asyncio.sleep(1.1)
+    # The probe: a healthy provider with a long reply (about 4 s).
+    fake_openai.default = Reply(tokens=[f"w{i} " for i in range(40)], delay=0.1)
+    probe = await connect(user)
+    await probe.send_json_to(send_frame("probe"))
+    assert (await probe.receive_json_from(timeout=10))["type"] == "start"
+    first = await probe.receive_json_from(timeout=10)
+    assert first["type"] == "delta"
+    # While the probe still streams, another user's turn goes through.
+    fake_openai.default = Reply(tokens=("also ", "fine"))
+    _, frames = await one_turn(other_user, "meanwhile")
+    assert text_of(frames) == "also fine", frames
+    rest = await read_reply(probe, wait=30)
+    await probe.disconnect()
+    assert rest[-1]["status"] == "complete"
+    assert text_of([first, *rest]) == "".join(f"w{i} " for i in range(40))
+
+
+async def test_a_stalled_provider_says_so_at_least_every_interval(
+    user, fake_openai, via
+):
+    fake_openai.default = Stall(seconds=30)
+    via(
+        fake_openai.base_url,
+        LLM_MAX_RETRIES=1,
+        LLM_FIRST_TOKEN_TIMEOUT=1.5,
+        LLM_RETRY_BASE_DELAY=0.6,
+        LLM_RETRY_MAX_DELAY=0.6,
+        CHAT_STATUS_INTERVAL_SECONDS=0.4,
+    )
+    comm = await connect(user)
+    await comm.send_json_to(send_frame("anyone there?"))
+    start = await comm.receive_json_from(timeout=10)
+    arrivals = [time.monotonic()]
+    frames = []
+    while not frames or frames[-1]["type"] != "end":
+        frames.append(await comm.receive_json_from(timeout=10))
+        arrivals.append(time.monotonic())
+    await comm.disconnect()
+    statuses = [f for f in frames if f["type"] == "status"]
+    assert all(f["message"] == start["message"] for f in statuses)
+    assert {f["text"] for f in statuses if f["retry"] == 0} == {
+        "Waiting for the model to answer…"
+    }
+    retries = [f for f in statuses if f["retry"] == 1]
+    assert retries[0]["text"].startswith("The model did not answer in time; trying")
+    assert len(retries) >= 3  # the retry itself, then waiting again
+    # Never silent for longer than the interval (plus scheduling slack).
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:-2], strict=False)]
+    assert max(gaps) < 0.4 + 0.5, gaps
+    assert frames[-2]["code"] == "timeout" and frames[-1]["status"] == "failed"

@@ -156,7 +156,19 @@ def test_an_encoding_is_read_from_disk_once(tiny_encoding, tmp_path):
     assert (info.misses, info.hits) == (1, 2)
 
 
-def test_missing_file_falls_back_to_the_estimate_without_network():
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_bundled_encodings_count_exactly_offline_with_an_empty_cache(name):
+    encoding = load_encoding(name, tiktoken_cache_dir())
+    assert encoding is not None
+    for sample in CORPUS:
+        assert len(encoding.encode_ordinary(sample["text"])) == sample["counts"][name]
+    assert counting_method("gpt-4o") == "tiktoken"
+    assert count_text("Hello there, how are you?", "gpt-4o") == 7
+
+
+def test_missing_file_falls_back_to_the_estimate_without_network(monkeypatch):
+    monkeypatch.setattr(tokens, "BUNDLED_PACKAGE", "no_such_package_here")
+    load_encoding.cache_clear()
     assert counting_method("gpt-4o") == "estimate"
     text = "Hello there, how are you?"
     assert count_text(text, "gpt-4o") == estimate(text, PROFILES["o200k_base"])
@@ -167,6 +179,16 @@ def test_corrupt_file_falls_back_to_the_estimate(tiny_encoding, tmp_path):
     load_encoding.cache_clear()
     assert counting_method(TINY_MODEL) == "estimate"
     assert count_text("hello", TINY_MODEL) == estimate("hello")
+
+
+def test_a_bundled_file_with_the_wrong_hash_is_not_used(monkeypatch):
+    spec = ENCODINGS["cl100k_base"]
+    monkeypatch.setitem(
+        ENCODINGS, "cl100k_base", EncodingFile(spec.url, "0" * 64, spec.pat_str, {})
+    )
+    load_encoding.cache_clear()
+    assert load_encoding("cl100k_base", tiktoken_cache_dir()) is None
+    load_encoding.cache_clear()
 
 
 def test_an_encoding_without_a_recipe_is_estimated(settings):

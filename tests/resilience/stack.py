@@ -191,10 +191,19 @@ class Stack:
     log_dir: Path
     redis_url: str = field(default_factory=own_redis_url)
     processes: list[Daphne] = field(default_factory=list)
+    # One namespace for every process of the deployment: the limits (the user's
+    # reply slot, rate windows) must be shared, as in production.
+    limits_prefix: str = field(
+        default_factory=lambda: f"test:resilience:{uuid.uuid4().hex[:12]}"
+    )
 
     def env(self, **extra: object) -> dict[str, str]:
         return server_env(
-            self.database, self.redis_url, OPENAI_BASE_URL=self.base_url, **extra
+            self.database,
+            self.redis_url,
+            OPENAI_BASE_URL=self.base_url,
+            CHAT_LIMITS_KEY_PREFIX=self.limits_prefix,
+            **extra,
         )
 
     def new(self, **extra: object) -> Daphne:

@@ -173,7 +173,7 @@ async def crash_mid_reply(stack, fake_openai):
 
 
 @pytest.mark.parametrize("sweep", ["restart", "command"])
-async def test_reply_of_a_killed_process_ends_interrupted_with_its_checkpoint(
+async def test_reply_of_a_killed_process_ends_interrupted_with_its_streamed_text(
     stack, fake_openai, sweep
 ):
     server, client, message, partial = await crash_mid_reply(stack, fake_openai)
@@ -194,7 +194,10 @@ async def test_reply_of_a_killed_process_ends_interrupted_with_its_checkpoint(
             assert await wait_for(swept, within=15), stack.logs()
     await client.aclose()
 
-    assert await reply_row(stack, message) == ("interrupted", partial)
+    # At least the checkpoint: the reply's stream in Redis holds what was shown.
+    status, content = await reply_row(stack, message)
+    assert status == "interrupted" and content.startswith(partial)
+    assert "".join(COUNT.tokens).startswith(content)
     rows = await asyncio.to_thread(
         stack.query,
         "select role, content, status from chat_message where id = %s"
@@ -229,8 +232,9 @@ async def test_following_a_reply_of_a_killed_process_ends_with_its_stored_text(
     await client.aclose()
     assert events and events[-1].name == "end", events
     assert events[-1].data["status"] == "interrupted"
-    assert events[-1].data["content"] == partial
-    assert await reply_row(stack, message) == ("interrupted", partial)
+    status, content = await reply_row(stack, message)
+    assert status == "interrupted" and content.startswith(partial)
+    assert events[-1].data["content"] == content
 
 
 async def test_a_socket_stays_open_through_a_reply_longer_than_five_seconds(
@@ -246,3 +250,66 @@ async def test_a_socket_stays_open_through_a_reply_longer_than_five_seconds(
     await client.aclose()
     assert frames[-1]["status"] == "complete"
     assert text_of(frames) == "".join(f"t{i} " for i in range(400))
+
+
+async def test_a_dead_reply_is_recovered_whole_and_frees_its_owner_in_seconds(
+    stack, fake_openai
+):
+    """No rejoin, no restart: the surviving process finds the dead reply by its
+    missing heartbeat, stores the text its stream holds (not the last checkpoint,
+    5 s old), bills it, and the owner's reply slot frees with its lease."""
+    fake_openai.default = COUNT
+    a, b, on_a, on_b = await two_processes(stack, CHAT_CHECKPOINT_SECONDS=5)
+    # A page open on the other process (its first socket starts its sweeper).
+    async with ws_connect(b, on_b) as other:
+        await hello(other)
+    async with ws_connect(a, on_a) as tab:
+        await hello(tab)
+        await tab.send(send_frame(QUESTION))
+        message = (await recv(tab))["message"]
+        shown = ""
+        while len(shown) < 300:
+            frame = await recv(tab)
+            shown += frame.get("text", "")
+        await asyncio.to_thread(a.kill)
+    killed = asyncio.get_running_loop().time()
+    status, checkpoint = await reply_row(stack, message)
+    assert status == "streaming" and checkpoint == ""  # no checkpoint yet
+
+    # The owner can send again on the other process once the dead reply's slot
+    # lease lapses.
+    fake_openai.default = Reply(tokens=("again",))
+    async with ws_connect(b, on_b) as tab:
+        await hello(tab)
+        while True:
+            await tab.send(send_frame("Again?"))
+            frame = await recv(tab)
+            if frame["type"] == "start":
+                break
+            assert frame.get("code") == "busy", frame
+            await asyncio.sleep(0.5)
+        freed_after = asyncio.get_running_loop().time() - killed
+        assert text_of(await until_end(tab)) == "again"
+
+    async def ended():
+        return (await reply_row(stack, message))[0] != "streaming"
+
+    assert await wait_for(ended, within=30), stack.logs()
+    recovered_after = asyncio.get_running_loop().time() - killed
+    status, content = await reply_row(stack, message)
+    assert status == "interrupted"
+    assert content.startswith(shown) and "".join(COUNT.tokens).startswith(content)
+    calls = await asyncio.to_thread(
+        stack.query,
+        "select output_tokens, usage_estimated from chat_modelcall"
+        " where message_id = %s",
+        message,
+    )
+    assert calls[0][0] > 0 and calls[0][1] is False  # exact: o200k_base
+    await on_a.aclose()
+    await on_b.aclose()
+    print(
+        f"recovered after {recovered_after:.1f} s, slot free after {freed_after:.1f} s"
+    )
+    assert freed_after < 12  # CHAT_LIMITS_LEASE_SECONDS (10) and a margin
+    assert recovered_after < 20
