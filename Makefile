@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 .PHONY: run test test-js lint format local-model migrate clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
-	@echo "==> Creating the virtualenv ($(VENV)) and installing dependencies"
+	@echo "==> Creating the virtualenv ($(VENV)) and installing dependencies (about a minute)"
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
 	  { echo "Python 3.12 or newer is needed (Django 6); set PYTHON=..."; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,8 @@ local-model: $(LLM_VENV)/.installed
 migrate: $(BIN)/.installed
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 
-# Serve the app on http://127.0.0.1:8000 with the local model (or the demo model
-# when the local model cannot be installed).
+# Serve the app on http://127.0.0.1:8000 at once with the demo model; the local
+# model builds in the background and becomes the default when it is up.
 run: $(BIN)/.installed
 	@bin/run-local
 

@@ -10,6 +10,8 @@ class ChatConfig(AppConfig):
 
         from chat import checks, sockets  # noqa: F401  (system checks, signals)
         from chat.cache.langchain_cache import LangChainCache
+        from chat.catalogue import checks as catalogue_checks  # noqa: F401
+        from chat.catalogue import invalidation  # noqa: F401  (signals)
 
         # Non-streaming LangChain calls (titles, summaries) share the reply cache.
         set_llm_cache(LangChainCache())

@@ -9,12 +9,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat import protocol, shutdown, sockets, turns
+from chat.catalogue.selectors import models_for
 from chat.conversations import Redo
 from chat.delivery import following, watchers
 from chat.delivery.sweeper import ensure_sweeper
 from chat.errors import ChatError, InternalError
 from chat.guards.repeats import RepeatedErrors
-from chat.llm.chat_models import is_demo, model_name
+from chat.llm.chat_models import is_demo
 from chat.observability import metrics
 
 log = logging.getLogger("chat.consumers")
@@ -50,9 +51,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.group = sockets.user_group(self.user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         shutdown.socket_opened(self)
+        models, default = await models_for(self.user)
         await self.send_json(
             protocol.hello_frame(
-                username=self.user.get_username(), model=model_name(), demo=is_demo()
+                username=self.user.get_username(),
+                model=default.model if default else "",
+                demo=default.demo if default else False,
+                models=models,
+                default_key=default.key if default else "",
             )
         )
 
@@ -118,6 +124,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 client_id=frame.id,
                 conversation_id=frame.conversation,
                 content=frame.content,
+                model_key=frame.model,
+                preset_id=frame.preset,
             )
         else:
             turn = await turns.turn_redo(
@@ -128,8 +136,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         if turn.messages is not None:
             turns.turn_start(turn)
+        route = turn.route
         await self.send_json(
-            protocol.start_frame(turn.exchange, client_id=frame.id, demo=is_demo())
+            protocol.start_frame(
+                turn.exchange,
+                client_id=frame.id,
+                demo=route.entry.demo if route else is_demo(),
+                model_key=route.entry.key if route else "",
+                model_note=route.note if route else "",
+            )
         )
         self.follow(turn.reply_id, after=0)
 

@@ -244,7 +244,9 @@ def _redo_check(*, user, message_id: uuid.UUID, mode: Redo) -> RedoPlan:
     )
     if target.superseded or last is None or last.id != target.id:
         raise InvalidInput(f"Only the last reply of a conversation can {mode.value}.")
-    if target.status not in _REDO_STATUSES[mode]:
+    # A complete reply cut by the token limit can be continued too.
+    truncated = mode is Redo.CONTINUE and target.truncated
+    if target.status not in _REDO_STATUSES[mode] and not truncated:
         raise InvalidInput(
             "That reply is still being written."
             if target.status == Message.Status.STREAMING
@@ -357,6 +359,7 @@ class FailedCall:
     error_code: str
     run_id: str
     duration_ms: int | None
+    catalogue_key: str = ""
 
 
 @dataclass
@@ -380,6 +383,9 @@ class ReplyOutcome:
     cache_hit: bool = False
     cache_key: str = ""
     failed_calls: list[FailedCall] = field(default_factory=list)
+    catalogue_key: str = ""
+    # Cut by the provider's token limit (finish_reason "length").
+    truncated: bool = False
 
     def usage_fields(self) -> dict:
         """The values of chat.models.USAGE_FIELDS, as the models take them."""
@@ -398,6 +404,7 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             "model": outcome.model,
             **outcome.usage_fields(),
             "cache_key": outcome.cache_key,
+            "truncated": outcome.truncated,
             "finished": now,
             "updated": now,
         }
@@ -415,6 +422,7 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
                 conversation=exchange.conversation,
                 message=reply,
                 model=call.model,
+                catalogue_key=call.catalogue_key,
                 endpoint=call.endpoint,
                 status=Message.Status.FAILED,
                 duration_ms=call.duration_ms,
@@ -428,6 +436,7 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             conversation=exchange.conversation,
             message=reply,
             model=outcome.model,
+            catalogue_key=outcome.catalogue_key,
             endpoint=outcome.endpoint,
             status=outcome.status,
             cache_hit=outcome.cache_hit,

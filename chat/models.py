@@ -18,6 +18,16 @@ class Conversation(models.Model):
     title = models.CharField(max_length=200, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+    # The catalogue entry its turns use (chat.catalogue); blank: the default.
+    model_key = models.CharField(max_length=64, blank=True, db_default="")
+    # The user's own system prompt and generation settings for this conversation
+    # (copied from a preset on start); None: the model's defaults.
+    system_prompt = models.TextField(blank=True, db_default="")
+    temperature = models.FloatField(null=True, blank=True)
+    max_output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    preset = models.ForeignKey(
+        "Preset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-updated"]
@@ -88,6 +98,9 @@ class Message(UsageFields):
     # Replaced by a regenerated reply: kept for the record, left out of the page and
     # of later prompts.
     superseded = models.BooleanField(default=False)
+    # The provider stopped at the token limit (finish_reason "length"): the reply
+    # is cut short even though its status is complete, and can be continued.
+    truncated = models.BooleanField(default=False, db_default=False)
     model = models.CharField(max_length=100, blank=True)
     # The response-cache key this reply was stored under or served from; lets an
     # admin purge the entry behind a wrong reply.
@@ -141,6 +154,10 @@ class ModelCall(UsageFields):
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
     )
     model = models.CharField(max_length=100)
+    # The catalogue entry (chat.catalogue) the call was made for.
+    catalogue_key = models.CharField(
+        max_length=64, blank=True, db_index=True, db_default=""
+    )
     endpoint = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=Message.Status.choices)
     cache_hit = models.BooleanField(default=False)
@@ -189,6 +206,150 @@ class ErrorRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.kind}"
+
+
+class CatalogueEntry(models.Model):
+    """A model people may chat with, as the operator configured it in admin.
+
+    The API key is never stored: only the name of the environment variable that
+    holds it. Read through chat.catalogue, which caches entries in every process
+    and reloads them when any process saves one."""
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField("display name", max_length=100)
+    # Provider, model, endpoint, key, window, prices and fallbacks follow the
+    # environment (LLM_BACKEND, LLM_MODEL, OPENAI_BASE_URL, OPENAI_API_KEY,
+    # CHAT_MODELS, LLM_FALLBACKS) at use time: how an existing deploy keeps working.
+    from_environment = models.BooleanField(
+        default=False,
+        help_text="Take the provider, model, endpoint, API key, prices and fallbacks "
+        "from the server's settings (LLM_MODEL, OPENAI_BASE_URL...) instead of the "
+        "fields below.",
+    )
+    provider = models.CharField(
+        max_length=50,
+        default="openai",
+        help_text="A LangChain init_chat_model provider (openai, anthropic, "
+        "google_genai...; its integration package must be installed), or 'demo'.",
+    )
+    base_url = models.CharField(
+        "base URL", max_length=200, blank=True, help_text="Blank: the provider's own."
+    )
+    api_key_env = models.CharField(
+        "API key variable",
+        max_length=100,
+        blank=True,
+        help_text="The NAME of the environment variable holding the API key, never "
+        "the key itself. Blank: the endpoint needs no key.",
+    )
+    model = models.CharField(
+        "provider model name", max_length=100, blank=True, help_text="Blank: the key."
+    )
+    context_window = models.PositiveIntegerField(default=8192)
+    max_output_tokens = models.PositiveIntegerField(
+        default=1024, help_text="The most a conversation may ask for in one reply."
+    )
+    # USD per million tokens.
+    input_per_mtok = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    cached_input_per_mtok = models.DecimalField(
+        max_digits=12, decimal_places=6, default=0
+    )
+    output_per_mtok = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    streaming_usage = models.BooleanField(default=True)
+    vision = models.BooleanField(default=False)
+    tools = models.BooleanField(default=False)
+    json_mode = models.BooleanField(default=False)
+    temperature = models.FloatField(default=0.7)
+    top_p = models.FloatField(default=1.0)
+    min_temperature = models.FloatField(default=0.0)
+    max_temperature = models.FloatField(default=2.0)
+    enabled = models.BooleanField(default=True)
+    is_default = models.BooleanField(
+        "default", default=False, help_text="The model new conversations use."
+    )
+    sort_order = models.IntegerField(default=0)
+    groups = models.ManyToManyField(
+        "auth.Group",
+        blank=True,
+        related_name="+",
+        help_text="Who may use it: none chosen means everyone.",
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sort_order", "key"]
+        verbose_name = "catalogue model"
+        verbose_name_plural = "catalogue models"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key})"
+
+
+class CatalogueFallback(models.Model):
+    """One fallback of an entry, tried in `position` order when it fails."""
+
+    entry = models.ForeignKey(
+        CatalogueEntry, on_delete=models.CASCADE, related_name="fallback_links"
+    )
+    fallback = models.ForeignKey(
+        CatalogueEntry, on_delete=models.CASCADE, related_name="+"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "fallback"], name="unique_catalogue_fallback"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} -> {self.fallback_id}"
+
+
+class Preset(models.Model):
+    """Saved settings ("an assistant") a conversation can start from: an admin's
+    (no owner, shared) or a user's own, optionally shared with everyone."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="presets",
+    )
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    model_key = models.CharField(max_length=64, blank=True)
+    system_prompt = models.TextField(blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    max_output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    shared = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomInstructions(models.Model):
+    """What a user wants every conversation to know: the user's own words, sent
+    as the user's, never with the operator's authority."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    text = models.TextField(blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "custom instructions"
+
+    def __str__(self) -> str:
+        return f"custom instructions of user {self.user_id}"
 
 
 _DEFAULT = "Blank: the site default ({})."

@@ -34,6 +34,10 @@ class SendFrame(_Frame):
     id: uuid.UUID
     conversation: uuid.UUID | None = None
     content: str
+    # A catalogue key from `hello`'s `models`; None: the conversation's, or default.
+    model: str | None = Field(default=None, min_length=1, max_length=64)
+    # A preset id (GET /api/presets/) a new conversation starts from.
+    preset: int | None = None
 
 
 class StopFrame(_Frame):
@@ -92,17 +96,68 @@ def client_id_of(text: str | None) -> str | None:
     return value if isinstance(value, str) and len(value) <= 64 else None
 
 
-def hello_frame(*, username: str, model: str, demo: bool) -> dict:
-    return {
+def hello_frame(
+    *,
+    username: str,
+    model: str,
+    demo: bool,
+    models: list | None = None,
+    default_key: str = "",
+) -> dict:
+    frame = {
         "type": "hello",
         "protocol": PROTOCOL_VERSION,
         "user": username,
         "model": model,
         "demo": demo,
     }
+    if models is not None:
+        frame["models"] = [model_info(e, default=default_key) for e in models]
+    return frame
 
 
-def start_frame(exchange, *, client_id: uuid.UUID, demo: bool) -> dict:
+def model_info(entry, *, default: str) -> dict:
+    """One model of the picker (a chat.catalogue Entry): never its endpoint or key."""
+    spec = entry.spec
+    return {
+        "key": entry.key,
+        "name": entry.name,
+        "context_window": spec.context_window,
+        "max_output_tokens": spec.max_output_tokens,
+        # USD per million tokens, as decimal strings ("0.15").
+        "prices": {
+            "input": _price(spec.input_per_mtok),
+            "cached_input": _price(spec.cached_input_per_mtok),
+            "output": _price(spec.output_per_mtok),
+        },
+        "capabilities": {
+            "streaming_usage": entry.streaming_usage,
+            "vision": entry.vision,
+            "tools": entry.tools,
+            "json_mode": entry.json_mode,
+        },
+        "temperature": {
+            "default": entry.temperature,
+            "min": entry.min_temperature,
+            "max": entry.max_temperature,
+        },
+        "demo": entry.demo,
+        "default": entry.key == default,
+    }
+
+
+def _price(value) -> str:
+    return f"{value.normalize():f}"
+
+
+def start_frame(
+    exchange,
+    *,
+    client_id: uuid.UUID,
+    demo: bool,
+    model_key: str = "",
+    model_note: str = "",
+) -> dict:
     reply = exchange.reply
     frame = {
         "type": "start",
@@ -112,9 +167,12 @@ def start_frame(exchange, *, client_id: uuid.UUID, demo: bool) -> dict:
         "user_message": str(exchange.user_message.id),
         "message": str(reply.id),
         "model": reply.model,
+        "model_key": model_key or exchange.conversation.model_key,
         "demo": demo,
         "created": reply.created.isoformat(),
     }
+    if model_note:
+        frame["model_note"] = model_note
     if reply.replaces_id:
         frame["replaces"] = str(reply.replaces_id)
     if reply.continues_id:
@@ -163,9 +221,10 @@ def usage_of(message: Message) -> dict:
     }
 
 
-def end_frame(reply: Message) -> dict:
-    """The final frame of a reply, from what was stored."""
-    return {
+def end_frame(reply: Message, *, cached: dict | None = None) -> dict:
+    """The final frame of a reply, from what was stored; `cached` is what a
+    response-cache hit saved (tokens and cost of the call it stood in for)."""
+    frame = {
         "type": "end",
         "message": str(reply.id),
         "status": reply.status,
@@ -176,7 +235,12 @@ def end_frame(reply: Message) -> dict:
         "model": reply.model,
         "ttft_ms": reply.ttft_ms,
         "duration_ms": reply.duration_ms,
+        "truncated": reply.truncated,
     }
+    if cached is not None:
+        frame["cached"] = True
+        frame["saved"] = cached
+    return frame
 
 
 def end_unsaved_frame(message_id: str, content: str) -> dict:

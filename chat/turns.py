@@ -30,13 +30,15 @@ from chat.cache.replies import (
     reply_lookup,
     reply_store,
 )
+from chat.catalogue.turns import Route, route_for
 from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
 from chat.delivery import get_hub, watchers
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
 from chat.final_save import save_with_retry
-from chat.guards.injection import make_canary, screen
+from chat.guards.injection import make_canary
 from chat.guards.output_filter import StreamFilter
 from chat.guards.sanitize import clean_user_text
+from chat.guards.screening import screen_input
 from chat.limits import Admission, LimitsUnavailable, admit
 from chat.llm import chat_models, prompts
 from chat.llm.failover import stream_reply
@@ -71,31 +73,22 @@ class Turn:
     cacheable: bool = True
     # Every model call of the turn (retries and fallbacks too), for the ledger.
     meter: CallMeter = field(default_factory=CallMeter)
+    # The catalogue entry, its candidates and generation settings (chat.catalogue).
+    route: Route | None = None
 
     @property
     def reply_id(self) -> str:
         return str(self.exchange.reply.id)
 
 
-def screen_input(text: str) -> list[str]:
-    """Apply the injection policy: raise BlockedInput, or return flags to record."""
-    policy = settings.CHAT_INJECTION_POLICY
-    if policy == "off":
-        return []
-    result = screen(text, threshold=settings.CHAT_INJECTION_THRESHOLD)
-    if not result.flagged:
-        return []
-    if policy == "block":
-        raise BlockedInput(
-            "This message looks like an attempt to override the assistant's "
-            "instructions, so it was not sent. Rephrase it and try again.",
-            detail=", ".join(result.reasons),
-        )
-    return [f"injection:{reason}" for reason in result.reasons]
-
-
 async def turn_begin(
-    *, user, client_id: uuid.UUID, conversation_id: uuid.UUID | None, content: str
+    *,
+    user,
+    client_id: uuid.UUID,
+    conversation_id: uuid.UUID | None,
+    content: str,
+    model_key: str | None = None,
+    preset_id: int | None = None,
 ) -> Turn:
     """Check and store a new message; a resend of a known client id returns its turn,
     even one arriving on another process at the same instant (chat/send_locks.py)."""
@@ -105,11 +98,19 @@ async def turn_begin(
             client_id=client_id,
             conversation_id=conversation_id,
             content=content,
+            model_key=model_key,
+            preset_id=preset_id,
         )
 
 
 async def _turn_begin(
-    *, user, client_id: uuid.UUID, conversation_id: uuid.UUID | None, content: str
+    *,
+    user,
+    client_id: uuid.UUID,
+    conversation_id: uuid.UUID | None,
+    content: str,
+    model_key: str | None,
+    preset_id: int | None,
 ) -> Turn:
     """Check and store a new message; a resend of a known client id returns its turn.
 
@@ -132,10 +133,17 @@ async def _turn_begin(
             history = prompts.history_messages(
                 await conversations.history_get(conversation=conversation)
             )
+        route = await route_for(
+            user=user,
+            conversation=conversation,
+            requested=model_key,
+            preset_id=preset_id,
+        )
+        model = route.model
         canary = make_canary()
-        messages = _prompt(model, canary, history, HumanMessage(text))
+        messages = _prompt(route, canary, history, HumanMessage(text))
         admission = await turn_admit(
-            user=user, turn_id=turn_id, model=model, messages=messages
+            user=user, turn_id=turn_id, model=model, messages=messages, route=route
         )
     except ChatError as exc:
         existing = await conversations.exchange_find(user=user, client_id=client_id)
@@ -159,7 +167,10 @@ async def _turn_begin(
     )
     if not exchange.created:
         return Turn(turn_id, user, exchange, model)
-    return Turn(turn_id, user, exchange, model, messages, canary, flags, admission)
+    await route.remember(exchange.conversation)
+    return Turn(
+        turn_id, user, exchange, model, messages, canary, flags, admission, route=route
+    )
 
 
 async def turn_redo(
@@ -183,10 +194,12 @@ async def turn_redo(
         # Everything the user saw, ending with the reply cut short.
         pairs = await conversations.history_get(conversation=plan.conversation)
         new = prompts.continue_message()
+    route = await route_for(user=user, conversation=plan.conversation)
+    model = route.model
     canary = make_canary()
-    messages = _prompt(model, canary, prompts.history_messages(pairs), new)
+    messages = _prompt(route, canary, prompts.history_messages(pairs), new)
     admission = await turn_admit(
-        user=user, turn_id=turn_id, model=model, messages=messages
+        user=user, turn_id=turn_id, model=model, messages=messages, route=route
     )
     exchange = await _store(
         admission,
@@ -211,6 +224,7 @@ async def turn_redo(
         canary,
         admission=admission,
         cacheable=False,
+        route=route,
     )
 
 
@@ -232,10 +246,12 @@ async def turn_begin_messages(
                 flags += screen_input(text)
             cleaned.append(message.model_copy(update={"content": text}))
         *history, new = cleaned
+        route = await route_for(user=user)
+        model = route.model
         canary = make_canary()
-        prompt = _prompt(model, canary, history, new)
+        prompt = _prompt(route, canary, history, new)
         admission = await turn_admit(
-            user=user, turn_id=turn_id, model=model, messages=prompt
+            user=user, turn_id=turn_id, model=model, messages=prompt, route=route
         )
     except BlockedInput as exc:
         await records.error_record(exc, user=user, kind="input_guard", turn_id=turn_id)
@@ -251,22 +267,23 @@ async def turn_begin_messages(
             flags=flags,
         ),
     )
-    return Turn(turn_id, user, exchange, model, prompt, canary, flags, admission)
+    return Turn(
+        turn_id, user, exchange, model, prompt, canary, flags, admission, route=route
+    )
 
 
 def _prompt(
-    model: str, canary: str, history: list[BaseMessage], new: BaseMessage
+    route: Route, canary: str, history: list[BaseMessage], new: BaseMessage
 ) -> list[BaseMessage]:
     """System prompt, the history that fits the model's window beside the reply
     budget, then the new message; raises TooLong when even that cannot fit."""
-    spec = get_spec(model)
     return trim_history(
-        prompts.system_messages(canary),
+        prompts.system_messages(canary) + route.instructions,
         history,
         new,
-        window=min(spec.context_window, settings.LLM_CONTEXT_WINDOW),
-        reply_budget=min(settings.LLM_MAX_TOKENS, spec.max_output_tokens),
-        model=model,
+        window=route.context_window,
+        reply_budget=route.reply_cap,
+        model=route.model,
     ).messages
 
 
@@ -283,17 +300,23 @@ async def _store(admission: Admission, store: Awaitable[Exchange]) -> Exchange:
     return exchange
 
 
-async def turn_admit(*, user, turn_id: str, model: str, messages) -> Admission:
+async def turn_admit(
+    *, user, turn_id: str, model: str, messages, route: Route | None = None
+) -> Admission:
     """Rate, concurrency and budget checks, holding input estimate plus reply cap;
     a refusal is an error frame for the send, and nothing is stored."""
-    spec = get_spec(model)
-    reply_cap = min(settings.LLM_MAX_TOKENS, spec.max_output_tokens)
+    spec = route.spec if route else get_spec(model)
+    reply_cap = (
+        route.reply_cap
+        if route
+        else min(settings.LLM_MAX_TOKENS, spec.max_output_tokens)
+    )
     input_tokens = count_messages(messages, model)
     try:
         return await admit(
             user=user,
             model=model,
-            endpoint=chat_models.endpoint(),
+            endpoint=route.endpoint if route else chat_models.endpoint(),
             estimated_input_tokens=input_tokens,
             reply_cap_tokens=reply_cap,
             estimated_cost=cost(
@@ -380,6 +403,11 @@ class ReplyRun:
         return self.stats.model or self.turn.model
 
     @property
+    def truncated(self) -> bool:
+        """Cut by the provider's token limit (finish_reason "length")."""
+        return self.hit is None and self.stats.finish_reason == "length"
+
+    @property
     def raw_text(self) -> str:
         return "".join(self.raw)
 
@@ -422,8 +450,8 @@ async def _cache_lookup(run: ReplyRun) -> None:
         return
     run.slot = cache_slot(
         user=turn.user,
-        model=turn.model,
-        params=generation_params(chat_models.get_chat_model()),
+        model=turn.route.cache_model,
+        params=generation_params(turn.route.candidates[0].model),
         messages=turn.messages,
         canary=turn.canary,
     )
@@ -456,6 +484,7 @@ async def _stream(run: ReplyRun) -> None:
                 on_status=lambda words, retry: hub.note(
                     turn.reply_id, protocol.status_frame(turn.reply_id, words, retry)
                 ),
+                candidates=turn.route.candidates,
             )
         async for piece in source:
             run.raw.append(piece)
@@ -496,6 +525,23 @@ async def _stream(run: ReplyRun) -> None:
         run.failed(error)
 
 
+def _saved(hit: CachedReply | None, spec) -> dict | None:
+    """What a cache hit saved: the tokens and cost of the call it stood in for."""
+    if hit is None:
+        return None
+    saved = cost(
+        spec,
+        input_tokens=hit.input_tokens,
+        cached_input_tokens=hit.cached_input_tokens,
+        output_tokens=hit.output_tokens,
+    )
+    return {
+        "input_tokens": hit.input_tokens,
+        "output_tokens": hit.output_tokens,
+        "cost": f"{saved:.8f}",
+    }
+
+
 async def _finish(run: ReplyRun) -> None:
     """However the reply ended: measure it, give back its hold, store it and end
     its log, fill the cache, report it. Each step in this order, for a reason the
@@ -525,7 +571,7 @@ async def _measure(run: ReplyRun) -> None:
     )
     if run.hit is None:
         run.cost = cost(
-            get_spec(model),
+            turn.route.spec_of(model, run.stats.endpoint),
             input_tokens=run.usage.input_tokens,
             cached_input_tokens=run.usage.cached_input_tokens,
             output_tokens=run.usage.output_tokens,
@@ -551,7 +597,7 @@ def _outcome(run: ReplyRun) -> ReplyOutcome:
         content=run.content,
         status=run.status,
         model=run.model,
-        endpoint="cache" if run.hit else stats.endpoint or chat_models.endpoint(),
+        endpoint="cache" if run.hit else stats.endpoint or run.turn.route.endpoint,
         input_tokens=run.usage.input_tokens,
         cached_input_tokens=run.usage.cached_input_tokens,
         output_tokens=run.usage.output_tokens,
@@ -564,6 +610,8 @@ def _outcome(run: ReplyRun) -> ReplyOutcome:
         cache_hit=run.hit is not None,
         cache_key=run.slot.key if run.slot else "",
         failed_calls=_failed_calls(run.turn, stats),
+        catalogue_key=stats.catalogue_key or run.turn.route.entry.key,
+        truncated=run.truncated,
     )
 
 
@@ -577,6 +625,7 @@ def _failed_calls(turn: Turn, stats: StreamStats) -> list[FailedCall]:
             error_code=stats.call_errors.get(call.run_id, "internal"),
             run_id=call.run_id,
             duration_ms=call.duration_ms,
+            catalogue_key=turn.route.catalogue_key_of(call.model, call.endpoint),
         )
         for call in turn.meter.calls
         if call.run_id != stats.run_id
@@ -609,7 +658,10 @@ async def _store_and_close(run: ReplyRun, outcome: ReplyOutcome) -> None:
                 turn.reply_id,
                 protocol.error_frame(error, message_id=turn.reply_id, turn_id=turn.id),
             )
-        hub.close(turn.reply_id, protocol.end_frame(reply))
+        hub.close(
+            turn.reply_id,
+            protocol.end_frame(reply, cached=_saved(run.hit, turn.route.spec)),
+        )
     except Exception:
         log.exception("turn %s could not be stored", turn.id)
         hub.close(turn.reply_id, protocol.end_unsaved_frame(turn.reply_id, run.content))
@@ -619,7 +671,12 @@ async def _cache_fill(run: ReplyRun) -> None:
     """Fill the cache after the client has its end frame; reply_store applies the
     policy (complete, unfiltered, non-empty) and never raises. Only the primary's
     own replies: a fallback's answer must not be served as the primary's."""
-    if run.slot is not None and run.hit is None and run.model == run.turn.model:
+    if (
+        run.slot is not None
+        and run.hit is None
+        and run.model == run.turn.model
+        and not run.truncated
+    ):
         await reply_store(
             run.slot,
             text=run.content,

@@ -2,6 +2,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from chat import views, webapp
+from chat.catalogue.urls import urlpatterns as catalogue_urls
 
 app_name = "chat"
 
@@ -19,4 +20,5 @@ urlpatterns = [
     path("manifest.webmanifest", webapp.manifest, name="manifest"),
     path("sw.js", webapp.service_worker, name="service-worker"),
     path("offline/", webapp.offline, name="offline"),
+    *catalogue_urls,
 ]

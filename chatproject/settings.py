@@ -11,7 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").exists():  # optional: no warning without one
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -----------------------------------------------------------------------
 
@@ -651,3 +652,8 @@ CHAT_API_MAX_BODY_BYTES = env.int("CHAT_API_MAX_BODY_BYTES", default=1_000_000)
 LLM_HTTP_CLIENT = env.str("LLM_HTTP_CLIENT", default="aiohttp")
 if LLM_HTTP_CLIENT not in ("aiohttp", "httpx"):
     raise ImproperlyConfigured("LLM_HTTP_CLIENT must be aiohttp or httpx")
+
+# --- Catalogue (docs/configuration.md#the-model-catalogue) -----------------------
+
+# Longest custom instructions or per-conversation system prompt, in characters.
+CHAT_SYSTEM_PROMPT_MAX_CHARS = env.int("CHAT_SYSTEM_PROMPT_MAX_CHARS", default=4000)

@@ -52,7 +52,7 @@ def live_redis(settings):
 def fake_model(monkeypatch):
     """Swap the one model seam for a token-by-token fake; returns it to configure."""
     model = FakeStreamingChatModel(calls=[])
-    monkeypatch.setattr(chat_models, "get_chat_model", lambda: model)
+    monkeypatch.setattr(chat_models, "get_chat_model", lambda **_: model)
     return model
 
 
@@ -106,3 +106,14 @@ def staff(db):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalogue():
+    """Rolled-back or flushed tables send no signal: each test reloads the model
+    catalogue at its first read."""
+    from chat.catalogue import store
+
+    store._loaded = store._Loaded()
+    yield
+    store._loaded = store._Loaded()

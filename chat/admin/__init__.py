@@ -18,3 +18,4 @@ from chat.admin import (  # noqa: F401  (each registers its models)
     quotas,
     users,
 )
+from chat.catalogue import admin as catalogue_admin  # noqa: F401, E402

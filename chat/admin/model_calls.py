@@ -34,6 +34,7 @@ class ModelCallAdmin(NavListMixin, LlmCacheAdminMixin, ReadOnlyAdmin):
         "created",
         "user_column",
         "model",
+        "catalogue_key",
         "status",
         "tokens",
         "cost_column",
@@ -43,7 +44,14 @@ class ModelCallAdmin(NavListMixin, LlmCacheAdminMixin, ReadOnlyAdmin):
         "conversation_column",
         "trace",
     )
-    list_filter = ("model", "status", "cache_hit", "usage_estimated", "created")
+    list_filter = (
+        "model",
+        "catalogue_key",
+        "status",
+        "cache_hit",
+        "usage_estimated",
+        "created",
+    )
     search_fields = ("user__username", "run_id", "model", "api_key__prefix")
     list_select_related = ("user",)
     readonly_fields = ("trace",)

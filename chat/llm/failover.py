@@ -41,13 +41,17 @@ async def stream_reply(
     config: RunnableConfig,
     stats: StreamStats,
     on_status: StatusCallback | None = None,
+    candidates: list[chat_models.Candidate] | None = None,
 ) -> AsyncIterator[str]:
-    """The reply's text from the first candidate that starts one; `stats.model` and
-    `stats.endpoint` name the candidate that answered. `on_status(text, retry)`
-    hears what keeps the user waiting."""
+    """The reply's text from the first candidate that starts one (the turn's, else
+    the environment's); `stats.model`, `stats.endpoint` and `stats.catalogue_key`
+    name the candidate that answered. `on_status(text, retry)` hears what keeps the
+    user waiting."""
     progress = _Progress(on_status)
     try:
-        async for piece in _stream_reply(messages, config, stats, progress):
+        async for piece in _stream_reply(
+            messages, config, stats, progress, candidates or chat_models.candidates()
+        ):
             yield piece
     finally:
         progress.close()
@@ -58,10 +62,11 @@ async def _stream_reply(
     config: RunnableConfig,
     stats: StreamStats,
     progress: _Progress,
+    candidates: list[chat_models.Candidate],
 ) -> AsyncIterator[str]:
     breaker = get_breaker()
     last_error: ChatError = ProviderUnavailable(detail="no model candidates")
-    for number, candidate in enumerate(chat_models.candidates()):
+    for number, candidate in enumerate(candidates):
         for attempt in range(settings.LLM_MAX_RETRIES + 1):
             if not await breaker.allow(candidate.endpoint):
                 last_error = ProviderUnavailable(detail=f"circuit open: {candidate}")
@@ -69,6 +74,7 @@ async def _stream_reply(
             if number and not attempt:
                 progress.retry("Trying another model…")
             stats.model, stats.endpoint = candidate.name, candidate.endpoint
+            stats.catalogue_key = candidate.catalogue_key
             stats.run_id = ""
             started = False
             # Each attempt is its own call, named in callbacks and traces.

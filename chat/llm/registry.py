@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -118,8 +119,27 @@ _EXAMPLE = {
 _SNAPSHOT = re.compile(r"-\d")
 
 
+# Looks a name up in the model catalogue first (chat.catalogue registers it when
+# the app is ready): the registry stays below the catalogue, which builds on it.
+_catalogue_lookup: Callable[[str], ModelSpec | None] | None = None
+
+
+def set_catalogue_lookup(lookup: Callable[[str], ModelSpec | None]) -> None:
+    global _catalogue_lookup
+    _catalogue_lookup = lookup
+
+
 def get_spec(name: str) -> ModelSpec:
-    """The spec for a model name, or for the model a dated snapshot name belongs to."""
+    """The spec of a model by catalogue key or provider model name: the catalogue
+    is the source of truth for its entries; other names fall back to the built-in
+    list and the operator's CHAT_MODELS."""
+    found = _catalogue_lookup(name) if _catalogue_lookup is not None else None
+    return found or static_spec(name)
+
+
+def static_spec(name: str) -> ModelSpec:
+    """The spec for a model name, or for the model a dated snapshot name belongs to,
+    from the built-in list and CHAT_MODELS only."""
     models = registry()
     key = name.strip().lower()
     if key in models:

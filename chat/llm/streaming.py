@@ -39,6 +39,10 @@ class StreamStats:
     endpoint: str = ""
     # The error code of each failed attempt, by LangChain run id (for its ledger row).
     call_errors: dict[str, str] = field(default_factory=dict)
+    # Why the provider stopped ("stop", "length"...), when it said.
+    finish_reason: str = ""
+    # The catalogue entry of the candidate that was streaming last.
+    catalogue_key: str = ""
 
     @property
     def ttft_ms(self) -> int | None:
@@ -75,6 +79,8 @@ async def stream_text(
                 chunk = event["data"]["chunk"]
                 if chunk.usage_metadata:
                     stats.usage = _usage_from(chunk.usage_metadata)
+                if reason := _finish_reason(chunk):
+                    stats.finish_reason = reason
                 text = chunk.text
                 if text:
                     if stats.first_token_at is None:
@@ -87,6 +93,8 @@ async def stream_text(
                 usage = _usage_from(getattr(output, "usage_metadata", None))
                 if usage:
                     stats.usage = usage
+                if reason := _finish_reason(output):
+                    stats.finish_reason = reason
     except ChatError:
         raise
     except openai.APITimeoutError as exc:
@@ -101,6 +109,12 @@ async def stream_text(
         raise error from exc
     except openai.APIConnectionError as exc:
         raise ProviderUnavailable(detail=type(exc).__name__) from exc
+
+
+def _finish_reason(message) -> str:
+    """OpenAI's finish_reason, or another provider's stop reason, as one string."""
+    metadata = getattr(message, "response_metadata", None) or {}
+    return str(metadata.get("finish_reason") or metadata.get("stop_reason") or "")
 
 
 def _retry_after(response) -> float | None:
