@@ -25,7 +25,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.errors import ApiError, ModelNotFound, from_chat_error
-from api.model_access import models_for
+from api.model_access import model_key_for
 from api.models import ApiKey
 from chat import turns
 from chat.delivery import following, get_hub
@@ -180,7 +180,8 @@ async def completion_start(
     """Check the model, begin the turn (every guard and limit), start it, and have
     the finisher record it; a refusal is raised as an ApiError."""
     user = api_key.user
-    if request.model not in models_for(user):
+    model_key = await model_key_for(user, request.model)
+    if model_key is None:
         raise ModelNotFound(
             f"The model '{request.model}' does not exist or you do not have access "
             "to it.",
@@ -189,7 +190,7 @@ async def completion_start(
     messages = to_messages(request)
     try:
         turn = await turns.turn_begin_messages(
-            user=user, client_id=uuid.uuid4(), messages=messages
+            user=user, client_id=uuid.uuid4(), messages=messages, model_key=model_key
         )
     except ChatError as exc:
         raise from_chat_error(exc) from None

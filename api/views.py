@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from api import completions
 from api.authentication import authenticate
 from api.errors import ApiError, ModelNotFound, from_chat_error
-from api.model_access import models_for
+from api.model_access import model_key_for, models_for
 from chat.errors import ChatError, InternalError
 from chat.observability import records
 
@@ -63,7 +63,10 @@ def _model(name: str) -> dict:
 async def models_list(request: HttpRequest) -> JsonResponse:
     """GET /v1/models: the models this key's user may use."""
     return JsonResponse(
-        {"object": "list", "data": [_model(n) for n in models_for(request.user)]}
+        {
+            "object": "list",
+            "data": [_model(n) for n in await models_for(request.user)],
+        }
     )
 
 
@@ -71,7 +74,7 @@ async def models_list(request: HttpRequest) -> JsonResponse:
 @api_view
 async def model_detail(request: HttpRequest, model: str) -> JsonResponse:
     """GET /v1/models/<id>: one of them, or 404."""
-    if model not in models_for(request.user):
+    if await model_key_for(request.user, model) is None:
         raise ModelNotFound(f"The model '{model}' does not exist.", param="model")
     return JsonResponse(_model(model))
 

@@ -229,7 +229,11 @@ async def turn_redo(
 
 
 async def turn_begin_messages(
-    *, user, client_id: uuid.UUID, messages: list[BaseMessage]
+    *,
+    user,
+    client_id: uuid.UUID,
+    messages: list[BaseMessage],
+    model_key: str | None = None,
 ) -> Turn:
     """A turn on a client's own list of messages (the OpenAI-compatible API) instead
     of a stored conversation: every message is cleaned, every user message screened,
@@ -246,7 +250,7 @@ async def turn_begin_messages(
                 flags += screen_input(text)
             cleaned.append(message.model_copy(update={"content": text}))
         *history, new = cleaned
-        route = await route_for(user=user)
+        route = await route_for(user=user, requested=model_key)
         model = route.model
         canary = make_canary()
         prompt = _prompt(route, canary, history, new)

@@ -57,6 +57,10 @@ async def choose(*, user, conversation=None, requested: str | None = None) -> Ch
     groups = await user_group_ids(user)
     if requested:
         entry = catalogue.get(requested)
+        if entry is None and not catalogue.entries:
+            # Never seeded: the settings' own model is the one entry there is.
+            default = catalogue.default()
+            entry = default if default.key == requested else None
         if reason := _refusal(entry, requested, groups):
             raise InvalidInput(reason)
         return Choice(_available(entry))

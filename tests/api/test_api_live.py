@@ -24,8 +24,10 @@ def ask(text: str) -> list[dict]:
     return [{"role": "user", "content": text}]
 
 
-def test_models_lists_the_configured_model(live):
-    assert [m.id for m in client(live, "sdk").models.list()] == [MODEL]
+def test_models_lists_the_catalogue_default_and_takes_its_provider_name(live):
+    # The seeded entry follows the settings; clients may name it by LLM_MODEL.
+    assert [m.id for m in client(live, "sdk").models.list()] == ["default"]
+    assert client(live, "sdk").models.retrieve(MODEL).id == MODEL
 
 
 def test_sdk_completion_text_usage_and_ledger_row(live):
