@@ -280,7 +280,8 @@ async def test_hard_kill_leaves_a_reply_the_sweep_interrupts(
 ):
     """SIGKILL mid-reply leaves the row `streaming` with its last checkpoint; the
     sweep (`manage.py sweep_replies`, also run by every release) stores it
-    `interrupted` and bills the partial text."""
+    `interrupted` with all the text the reply's Redis stream holds (the checkpoint
+    and what came after it) and bills it."""
     user = new_user(victim)
     fake_llm.enqueue(Reply(tokens=tokens("k", 600), delay=0.05))
     async with client.sockets(user, victim) as (ws,):
@@ -297,7 +298,9 @@ async def test_hard_kill_leaves_a_reply_the_sweep_interrupts(
     await asyncio.sleep(1.5)
     out = slug.run("python manage.py sweep_replies --older-than 1", config)
     assert "interrupted" in out
-    assert stored(database, start["message"]) == ("interrupted", partial)
+    status, recovered = stored(database, start["message"])
+    assert status == "interrupted"
+    assert recovered.startswith(partial) and len(recovered) > len(partial)
     calls = database.query(
         "SELECT status, usage_estimated, output_tokens FROM chat_modelcall "
         "WHERE message_id = %s",

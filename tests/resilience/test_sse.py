@@ -205,17 +205,23 @@ async def test_follow_with_last_event_id_replays_only_later_deltas(
     events = await read_all(await post(client, body()))
     message = events[0].data["message"]
     full = events[-1].data["content"]
-    for seen in range(0, 9):
+    # Where deltas split is the output filter's and the hub's choice (a frame may
+    # carry several chunks, named by the last one's seq): a client resumes from an
+    # id it saw.
+    sent = {e.data["seq"]: e.data["text"] for e in events if e.name == "delta"}
+    last = max(sent)
+    for seen in [0, *sorted(sent)]:
         follow = await client.get(
             f"{STREAM}/{message}", headers={"Last-Event-ID": str(seen)}
         )
         rest = await read_all(follow)
-        assert full == "".join(f"t{i} " for i in range(seen)) + text_of(rest)
+        before = "".join(sent[seq] for seq in sorted(sent) if seq <= seen)
+        assert full == before + text_of(rest)
         assert all(e.data["seq"] > seen for e in rest if e.name == "delta")
         assert rest[-1].name == "end"
     # Last-Event-ID wins over ?after= (a reconnecting EventSource keeps its URL).
     follow = await client.get(
-        f"{STREAM}/{message}?after=0", headers={"Last-Event-ID": "8"}
+        f"{STREAM}/{message}?after=0", headers={"Last-Event-ID": str(last)}
     )
     assert [e.name for e in await read_all(follow)] == ["end"]
 
