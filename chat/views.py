@@ -82,6 +82,7 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             "model": m.model,
             "ttft_ms": m.ttft_ms,
             "continues": str(m.continues_id) if m.continues_id else None,
+            "tools": m.tool_steps,
             "created": m.created,
         }
         for m in await conversations.messages_shown(conversation=conversation)

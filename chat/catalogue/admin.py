@@ -9,6 +9,7 @@ import os
 from django.contrib import admin, messages
 
 from chat.models import CatalogueEntry, CatalogueFallback, Preset
+from chat.tools.admin import ToolNamesForm
 
 
 def missing_key_warning(entry: CatalogueEntry) -> str:
@@ -35,6 +36,7 @@ class FallbackInline(admin.TabularInline):
 
 @admin.register(CatalogueEntry)
 class CatalogueEntryAdmin(admin.ModelAdmin):
+    form = ToolNamesForm
     list_display = [
         "key",
         "name",
@@ -80,7 +82,15 @@ class CatalogueEntryAdmin(admin.ModelAdmin):
         ),
         (
             "Capabilities",
-            {"fields": ["streaming_usage", "vision", "tools", "json_mode"]},
+            {
+                "fields": [
+                    "streaming_usage",
+                    "vision",
+                    "tools",
+                    "tool_names",
+                    "json_mode",
+                ]
+            },
         ),
         (
             "Generation defaults and bounds",
