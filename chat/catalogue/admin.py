@@ -9,7 +9,6 @@ import os
 from django.contrib import admin, messages
 
 from chat.models import CatalogueEntry, CatalogueFallback, Preset
-from chat.tools.admin import ToolNamesForm
 
 
 def missing_key_warning(entry: CatalogueEntry) -> str:
@@ -36,7 +35,6 @@ class FallbackInline(admin.TabularInline):
 
 @admin.register(CatalogueEntry)
 class CatalogueEntryAdmin(admin.ModelAdmin):
-    form = ToolNamesForm
     list_display = [
         "key",
         "name",
@@ -82,15 +80,7 @@ class CatalogueEntryAdmin(admin.ModelAdmin):
         ),
         (
             "Capabilities",
-            {
-                "fields": [
-                    "streaming_usage",
-                    "vision",
-                    "tools",
-                    "tool_names",
-                    "json_mode",
-                ]
-            },
+            {"fields": ["streaming_usage", "vision", "tools", "json_mode"]},
         ),
         (
             "Generation defaults and bounds",

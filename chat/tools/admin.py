@@ -8,6 +8,7 @@ from asgiref.sync import async_to_sync
 from django import forms
 from django.contrib import admin
 
+from chat.catalogue.admin import CatalogueEntryAdmin
 from chat.models import CatalogueEntry, ToolAccess
 from chat.tools.registry import known_tool_names
 
@@ -58,3 +59,17 @@ class ToolAccessAdmin(admin.ModelAdmin):
     form = ToolAccessForm
     list_display = ["name"]
     filter_horizontal = ["groups"]
+
+
+class CatalogueEntryWithToolsAdmin(CatalogueEntryAdmin):
+    """The catalogue's model admin, with the tools enabled for the model."""
+
+    form = ToolNamesForm
+    fieldsets = [
+        *CatalogueEntryAdmin.fieldsets,
+        ("Tools (the model must be tool-capable)", {"fields": ["tool_names"]}),
+    ]
+
+
+admin.site.unregister(CatalogueEntry)
+admin.site.register(CatalogueEntry, CatalogueEntryWithToolsAdmin)

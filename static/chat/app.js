@@ -31,6 +31,7 @@ import { ChatSocket } from "./socket.js";
 import { NOTICE_TEXT, STATUS_TEXT, errorText } from "./text.js";
 import { installTheme } from "./theme.js";
 import { Thread } from "./thread.js";
+import { ToolSwitches, renderToolSteps } from "./tools.js";
 
 const config = document.body.dataset;
 const maxChars = Number(config.maxChars) || null;
@@ -87,6 +88,11 @@ const composer = new Composer(
     onTooLong: () => notices.show(errorText({ code: "too_long" }, { maxChars })),
   },
 );
+const toolSwitches = new ToolSwitches($("tool-switches"), {
+  load: api.getTools,
+  save: api.setToolsOff,
+  onError: (error) => notices.show(error.message),
+});
 const sidebar = new Sidebar(
   {
     sidebar: $("sidebar"),
@@ -156,6 +162,11 @@ function run(effect) {
     case "text":
       scheduleRender(effect.reply);
       break;
+    case "tools": {
+      const item = items.get(effect.reply.id);
+      if (item) thread.keepScrolled(() => renderToolSteps(item, effect.reply.tools.steps));
+      break;
+    }
     case "ended":
       ended(effect);
       break;
@@ -180,6 +191,7 @@ function started({ frame, request, madeIn }) {
   if (conversation !== madeIn) return; // the person moved on; it streams unseen
   if (conversation !== frame.conversation) {
     conversation = frame.conversation;
+    toolSwitches.show(conversation);
     setUrl(conversation, { push: false });
     sidebar.setActive(conversation);
     setTitle(frame.title);
@@ -242,6 +254,7 @@ function ended({ frame, final, mine, conversation: replyConversation }) {
   if (item?.isConnected) {
     replySource.set(item, final.content);
     thread.keepScrolled(() => renderFinal(item, frame, final));
+    renderToolSteps(item, frame.tools);
   }
   if (!mine) return;
   const label =
@@ -327,6 +340,7 @@ function clearThread() {
 function newChat({ push = true } = {}) {
   loads += 1;
   conversation = null;
+  toolSwitches.show(null);
   setUrl(null, { push });
   setTitle(null);
   clearThread();
@@ -339,6 +353,7 @@ function newChat({ push = true } = {}) {
 async function openConversation(id, { push = false } = {}) {
   const load = ++loads;
   conversation = id;
+  toolSwitches.show(id);
   setUrl(id, { push });
   sidebar.setActive(id);
   clearThread();
@@ -391,6 +406,7 @@ function renderHistory(data) {
       const final = finalText(message, state.shown[message.id]);
       replySource.set(item, final.content);
       renderFinal(item, message, final);
+      renderToolSteps(item, message.tools);
     } else if (reply?.id === message.id) {
       // Still following it on this socket: show what arrived so far.
       items.set(message.id, item);
@@ -404,6 +420,7 @@ function renderHistory(data) {
       // Another reply holds this tab's attention: show the text stored so far.
       replySource.set(item, message.content);
       renderFinal(item, message);
+      renderToolSteps(item, message.tools);
     }
   }
   thread.replaceAll(list);
