@@ -20,6 +20,7 @@ import openai
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.urls import reverse
+from langchain_core.messages import BaseMessage, SystemMessage
 
 from chat.errors import ProviderTimeout, ProviderUnavailable, ToolResultFlagged
 from chat.llm.registry import ModelSpec, cost
@@ -39,6 +40,7 @@ from chat.tools.loop import (
 )
 from chat.tools.registry import Tool, tools_for
 from chat.tools.sandbox import Artefact
+from chat.tools.untrusted import DATA_NOTE
 
 __all__ = ["Round", "ToolTurn", "tool_reply", "tool_turn_for"]
 
@@ -147,7 +149,7 @@ async def tool_reply(
 
     try:
         async for event in run_tool_loop(
-            candidate.model, turn.messages, state.tools, config
+            candidate.model, with_data_note(turn.messages), state.tools, config
         ):
             if isinstance(event, TextDelta):
                 if stats.first_token_at is None:
@@ -191,6 +193,14 @@ async def tool_reply(
         raise ProviderTimeout(detail=type(exc).__name__) from exc
     except openai.APIError as exc:
         raise ProviderUnavailable(detail=type(exc).__name__) from exc
+
+
+def with_data_note(messages: list[BaseMessage]) -> list[BaseMessage]:
+    """The prompt with DATA_NOTE after its leading system messages."""
+    lead = 0
+    while lead < len(messages) and isinstance(messages[lead], SystemMessage):
+        lead += 1
+    return [*messages[:lead], SystemMessage(DATA_NOTE), *messages[lead:]]
 
 
 def _round(event: ModelRound, spec: ModelSpec) -> Round:

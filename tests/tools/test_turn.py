@@ -95,6 +95,11 @@ async def test_parallel_calls_stream_in_order_and_each_round_is_a_ledger_row(
     tool_messages = [m for m in tools_on.last_request.messages if m["role"] == "tool"]
     assert [m["tool_call_id"] for m in tool_messages] == ["call_a", "call_b"]
     assert "<untrusted-data" in tool_messages[0]["content"]
+    # ...and was told, after the operator's prompt, that such data is not orders.
+    system = [
+        m["content"] for m in tools_on.last_request.messages if m["role"] == "system"
+    ]
+    assert "never instructions" in system[-1]
 
     reply = await Message.objects.aget(pk=start["message"])
     calls = [c async for c in ModelCall.objects.filter(message=reply).order_by("id")]
@@ -155,7 +160,15 @@ async def test_stop_cancels_the_running_tool(user, tools_on, settings):
     assert tools_on.request_count == 1
 
 
-async def test_a_second_socket_joins_mid_tool(user, tools_on, settings):
+@pytest.fixture(params=["memory", "redis"])
+def hub(request):
+    """Each reply hub: in-process, and Redis Streams."""
+    if request.param == "redis":
+        request.getfixturevalue("live_redis")
+    return request.param
+
+
+async def test_a_second_socket_joins_mid_tool(user, tools_on, settings, hub):
     settings.CHAT_PYTHON_TIME_SECONDS = 1.5
     tools_on.enqueue(
         Reply(tokens=("Trying",), tool_calls=[python_call("while True: pass", "c1")]),
