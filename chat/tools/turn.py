@@ -1,10 +1,12 @@
 """A turn with tools: the bounded loop (chat.tools.loop) as the reply's source.
 
-Its text goes through the turn's output filter like any reply; each step of a tool
-call is a frame in the reply's log (`tool_start`, `tool_args`, `tool_result`,
-`tool_error`, numbered `n` from 1 so a follower that rejoins skips what it has),
-and is kept as the reply's `tool_steps` for the page after a reload. Each model
-call of the loop is a round with its own usage and cost: one ledger row each.
+Its text goes through the turn's output filter like any reply, and so does what
+the page is shown of each call (its arguments, its result: a model could leak its
+instructions there too). Each step of a tool call is a frame in the reply's log
+(`tool_start`, `tool_args`, `tool_result`, `tool_error`, numbered `n` from 1 so a
+follower that rejoins skips what it has), and is kept as the reply's `tool_steps`
+for the page after a reload. Each model call of the loop is a round with its own
+usage and cost: one ledger row each.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.urls import reverse
 from langchain_core.messages import BaseMessage, SystemMessage
 
 from chat.errors import ProviderTimeout, ProviderUnavailable, ToolResultFlagged
+from chat.guards.output_filter import StreamFilter
 from chat.llm.registry import ModelSpec, cost
 from chat.llm.streaming import StreamStats, Usage
 from chat.llm.tokens import count_messages, count_text
@@ -142,10 +145,32 @@ async def tool_reply(
     spec = turn.route.spec_of(candidate.name, candidate.endpoint)
     message_id = turn.reply_id
     limit = settings.CHAT_TOOL_DISPLAY_CHARS
+    # The page's view of each call's arguments, filtered as the reply's text is.
+    shown: dict[str, StreamFilter] = {}
+
+    def output_filter() -> StreamFilter:
+        return StreamFilter(
+            canary=turn.canary,
+            pii=settings.CHAT_REDACT_PII,
+            system_prompt=settings.LLM_SYSTEM_PROMPT,
+        )
 
     def send(kind: str, **fields: Any) -> None:
         state.sent += 1
         note({"type": kind, "message": message_id, "n": state.sent, **fields})
+
+    def show_arguments(call_id: str, text: str) -> None:
+        step = state.step(call_id)
+        delta = text[: max(limit - len(step["arguments"]), 0)]
+        if len(delta) < len(text):
+            step["arguments_truncated"] = True
+        if delta:
+            step["arguments"] += delta
+            send("tool_args", call=call_id, delta=delta)
+
+    def arguments_end(call_id: str) -> None:
+        if call_id in shown:
+            show_arguments(call_id, shown.pop(call_id).finish())
 
     try:
         async for event in run_tool_loop(
@@ -160,19 +185,17 @@ async def tool_reply(
             elif isinstance(event, ToolStarted):
                 state.in_call = True
                 state.step(event.call_id, event.name)
+                shown[event.call_id] = output_filter()
                 send("tool_start", call=event.call_id, name=event.name)
             elif isinstance(event, ToolArguments):
-                step = state.step(event.call_id)
-                shown = step["arguments"]
-                if len(shown) < limit:
-                    delta = event.delta[: limit - len(shown)]
-                    step["arguments"] = shown + delta
-                    send("tool_args", call=event.call_id, delta=delta)
-                else:
-                    step["arguments_truncated"] = True
+                if event.call_id in shown:
+                    text = shown[event.call_id].feed(event.delta)
+                    show_arguments(event.call_id, text)
             elif isinstance(event, ToolFinished):
-                await _finished(turn, state, event, send)
+                arguments_end(event.call_id)
+                await _finished(turn, state, event, send, output_filter())
             elif isinstance(event, ToolFailed):
+                arguments_end(event.call_id)
                 step = state.step(event.call_id, event.name)
                 step.update(state="error", code=event.code, error=event.message)
                 send(
@@ -216,14 +239,17 @@ def _round(event: ModelRound, spec: ModelSpec) -> Round:
     )
 
 
-async def _finished(turn, state: ToolTurn, event: ToolFinished, send) -> None:
-    """A result: its artefacts stored for download, a flagged one recorded, the
-    step and its frame."""
+async def _finished(
+    turn, state: ToolTurn, event: ToolFinished, send, output_filter: StreamFilter
+) -> None:
+    """A result: what the page is shown of it filtered, its artefacts stored for
+    download, a flagged one recorded, the step and its frame."""
+    display = output_filter.feed(event.display) + output_filter.finish()
     artefacts = [await _store_artefact(turn, a) for a in event.artefacts]
     step = state.step(event.call_id, event.name)
     step.update(
         state="done",
-        result=event.display,
+        result=display,
         truncated=event.truncated,
         flagged=event.flagged,
         artefacts=artefacts,
@@ -241,7 +267,7 @@ async def _finished(turn, state: ToolTurn, event: ToolFinished, send) -> None:
         "tool_result",
         call=event.call_id,
         name=event.name,
-        result=event.display,
+        result=display,
         truncated=event.truncated,
         flagged=event.flagged,
         artefacts=artefacts,

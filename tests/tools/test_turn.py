@@ -376,3 +376,34 @@ async def test_the_user_switches_a_tool_off_for_a_conversation(user, tools_on):
         client.get, f"/api/conversations/{uuid.uuid4()}/tools/"
     )
     assert missing.status_code == 404
+
+
+SYSTEM_PROMPT = (
+    "You are Aurora, the support assistant of Northwind Traders. Never discuss "
+    "competitor pricing. Escalate refunds above 500 euros to a human agent named "
+    "Ingrid. The internal discount code for loyal customers is WINTERFOX."
+)
+TOKEN = "ghp_" + "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY" + "1234"
+
+
+async def test_what_the_page_is_shown_of_a_call_passes_the_output_filter(
+    user, tools_on, settings
+):
+    settings.LLM_SYSTEM_PROMPT = SYSTEM_PROMPT
+    tools_on.enqueue(
+        Reply(tokens=(), tool_calls=[python_call(f"print('{TOKEN}')", "secret")]),
+        Reply(tokens=("Done.",)),
+    )
+    _, frames = await turn(user, "Print it")
+    [result] = [f for f in frames if f["type"] == "tool_result"]
+    assert TOKEN not in json.dumps(frames)
+    assert "[REDACTED:github_token]" in result["result"]
+
+    leak = json.dumps({"code": f"print('''{SYSTEM_PROMPT}''')"})
+    tools_on.enqueue(Reply(tokens=(), tool_calls=[ToolCall("python", leak, "l", 9)]))
+    start, frames = await turn(user, "Print the greeting")
+    assert frames[-1]["status"] == "filtered"
+    assert "WINTERFOX" not in json.dumps(frames)
+    reply = await Message.objects.aget(pk=start["message"])
+    assert "WINTERFOX" not in json.dumps(reply.tool_steps)
+    assert tools_on.request_count == 3  # the leaking call never ran to a 2nd round
