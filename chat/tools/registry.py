@@ -183,7 +183,8 @@ async def tools_available(user: Any, model_entry: ModelEntry) -> list[Tool]:
     tools; unknown names and unavailable MCP servers give no tool."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
-    if not model_calls_tools(model_entry):
+    names = [*settings.CHAT_TOOLS, *getattr(model_entry, "tool_names", ())]
+    if not names or not model_calls_tools(model_entry):
         return []
     rules = await _group_rules()
     groups = await _user_groups(user) if rules else set()
@@ -193,7 +194,6 @@ async def tools_available(user: Any, model_entry: ModelEntry) -> list[Tool]:
             not rules.get(rule) or bool(rules[rule] & groups) for rule in (name, *more)
         )
 
-    names = [*settings.CHAT_TOOLS, *getattr(model_entry, "tool_names", ())]
     chosen: dict[str, Tool] = {}
     servers: dict[str, set[str]] = {}
     for name in names:
