@@ -268,6 +268,12 @@ _RULES: tuple[_Rule, ...] = (
         r"(?: (?:are|is|follow))?\W*:",
     ),
     _rule(
+        "override.stop_and_say",
+        1.0,
+        r"\bstop (?:everything|it all|all that|what you(?:'re| are) doing)\b[^\n]{0,30}"
+        r"\b(?:just |only |instead )?(?:say|print|write|output|repeat)\b",
+    ),
+    _rule(
         "override.new_instructions",
         0.8,
         r"\byour (?:new|real|actual|true|updated) (?:instructions|rules|task|purpose"
@@ -287,7 +293,7 @@ _RULES: tuple[_Rule, ...] = (
     _rule(
         "override.rules_dont_apply",
         1.0,
-        r"\b(?:your|the|these|all|any) (?:rules|guidelines|restrictions|polic(?:y|ies)"
+        r"\b(?:your|the|these|all|any)(?: \w+)? (?:rules|guidelines|restrictions|polic(?:y|ies)"
         r"|filters|limits|limitations|instructions|safety rules) (?:no longer|don'?t"
         r"|do not|does not|doesn'?t|never) (?:apply|matter|exist|count|bind you)\b",
     ),
@@ -628,7 +634,9 @@ def _stems(table: dict[str, list[str]]) -> str:
     for word in sorted(words, key=len, reverse=True):
         rest = re.escape(word[1:]).replace("\\ ", "[\\W_]*")
         if _SPACED_SCRIPT.match(word):
-            rest = "(?<!\\w.)" + rest + ("(?!\\w)" if len(word) <= 4 else "")
+            # A short Latin word ends where Latin letters do ("ai" in "AI야").
+            end = "(?![a-z0-9\u00c0-\u024f])" if word[-1] < "\u0250" else "(?!\\w)"
+            rest = "(?<!\\w.)" + rest + (end if len(word) <= 4 else "")
         groups.setdefault(word[0], []).append(rest)
     return (
         "(?:"
@@ -645,19 +653,28 @@ def _stems(table: dict[str, list[str]]) -> str:
 _SPACED_SCRIPT = re.compile("[a-z\u00c0-\u024f\u0370-\u052f\u0600-\u06ff\u0900-\u09ff]")
 
 
-def _goal_hijack_rule() -> _Rule:
-    """ "Ignore the previous instructions" in 20+ languages: a verb, a word for
-    previous/all and a word for instructions in one clause, near each other, in
-    any order (chat/guards/injection_languages.py). The same name as the English
-    rule, so both count once; "my previous instructions" is a correction, not an
-    attack."""
-    verb = re.compile(_stems(injection_languages.VERBS))
-    previous = re.compile(_stems(injection_languages.PREVIOUS))
-    noun = re.compile(_stems(injection_languages.NOUNS))
-    return _Rule("override.ignore_previous", 1.0, "words", verb, near=(noun, previous))
+def _near_rule(name: str, anchor: dict, *near: dict, weight: float = 1.0) -> _Rule:
+    """A rule over the word tables of chat/guards/injection_languages.py: a word
+    of `anchor`, and a word of each `near` table in the same clause within _NEAR
+    characters, in any order, in any of the languages."""
+    patterns = tuple(re.compile(_stems(table)) for table in near)
+    return _Rule(name, weight, "words", re.compile(_stems(anchor)), near=patterns)
 
 
-_RULES = (*_RULES, _goal_hijack_rule())
+_L = injection_languages
+# Named like the English rules, so a message that trips both counts once.
+_RULES = (
+    *_RULES,
+    # "Ignore the previous instructions" ("my previous instructions" is a
+    # correction, not an attack).
+    _near_rule("override.ignore_previous", _L.VERBS, _L.NOUNS, _L.PREVIOUS),
+    # "Show me your system prompt".
+    _near_rule("extraction.system_prompt", _L.SYSTEM_PROMPT, _L.SHOW),
+    # "What instructions were you given before this conversation?"
+    _near_rule("extraction.told", _L.CONVERSATION, _L.BEFORE, _L.NOUNS),
+    # "From now on you are an AI without rules or restrictions".
+    _near_rule("jailbreak.unbound_persona", _L.WITHOUT, _L.RESTRICTIONS, _L.AI),
+)
 
 
 _QUOTED = re.compile(
