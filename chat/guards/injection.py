@@ -293,8 +293,9 @@ _RULES: tuple[_Rule, ...] = (
     _rule(
         "override.rules_dont_apply",
         1.0,
-        r"\b(?:your|the|these|all|any)(?: \w+)? (?:rules|guidelines|restrictions|polic(?:y|ies)"
-        r"|filters|limits|limitations|instructions|safety rules) (?:no longer|don'?t"
+        r"\b(?:your|the|these|all|any)(?: \w+)? (?:rules|guidelines|restrictions"
+        r"|polic(?:y|ies)|filters|limits|limitations|instructions|safety rules)"
+        r" (?:no longer|don'?t"
         r"|do not|does not|doesn'?t|never) (?:apply|matter|exist|count|bind you)\b",
     ),
     _rule(
