@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from chat.guards import injection_languages
+from chat.guards.prefilter import Prefilter
 
 __all__ = ["Screening", "canary_instruction", "make_canary", "screen"]
 
@@ -99,13 +100,16 @@ _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u
 
 def _plain(text: str) -> str:
     """Compatibility forms, no accents, case-folded, look-alikes mapped."""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
-    text = "".join(
-        char
-        for char in unicodedata.normalize("NFKD", text)
-        if not unicodedata.combining(char)
-    )
-    text = text.casefold().translate(_CONFUSABLES)
+    if text.isascii():  # nothing to normalise but case (the common message)
+        text = text.lower()
+    else:
+        text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+        text = "".join(
+            char
+            for char in unicodedata.normalize("NFKD", text)
+            if not unicodedata.combining(char)
+        )
+        text = text.casefold().translate(_CONFUSABLES)
     text = _NEWLINE_RUNS.sub("\n", text)
     return _BLANKS.sub(" ", text)
 
@@ -678,6 +682,15 @@ _RULES = (
 )
 
 
+# Per view, a prefilter over its rules' patterns; each rule with its position there.
+_PREFILTERS = {
+    view: Prefilter([rule.pattern for rule in _RULES if rule.view == view])
+    for view in ("raw", "plain", "words", "squashed")
+}
+_POSITIONS = [
+    (rule, [r for r in _RULES if r.view == rule.view].index(rule)) for rule in _RULES
+]
+
 _QUOTED = re.compile(
     r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|‘[^’\n]{1,300}’|`[^`\n]{1,300}`"
     r"|(?<!\w)'[^'\n]{1,300}'(?!\w)"
@@ -712,9 +725,12 @@ def _score(text: str, *, depth: int) -> tuple[float, list[str]]:
         "words": quoted_words,
         "squashed": quoted_squashed,
     }
+    candidates = {view: _PREFILTERS[view].candidates(views[view]) for view in views}
     # Variants of one rule (same name) count once, at their strongest.
     best: dict[str, float] = {}
-    for rule in _RULES:
+    for rule, position in _POSITIONS:
+        if position not in candidates[rule.view]:
+            continue
         weight = _rule_weight(rule, views[rule.view], quoted[rule.view])
         if weight > best.get(rule.name, 0.0):
             best[rule.name] = weight

@@ -1,0 +1,69 @@
+"""The literal prefilter (chat/guards/prefilter.py) only skips patterns that
+cannot match: the injection screen says the same with and without it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bench.corpus_languages import LANGUAGES
+from chat.guards import injection
+from chat.guards.prefilter import Prefilter, required_literals
+
+CORPUS = Path(__file__).parent.parent / "data" / "injection_corpus.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        (r"\bignore (?:all|every) rules\b", {"ignore "}),
+        (r"(?:disregard|forget)[\W_]+instructions", {"instructions"}),
+        (r"(?:abc)?xy", None),  # too short to be rare
+        (r"(?i:act as) DAN", {" DAN"}),  # case-insensitive literals are no use
+        (r"(?:忽略|无视)指令", {"指令"}),
+        (r"x{0,3}yyy", {"yyy"}),
+        (r"[a-z]+", None),
+    ],
+)
+def test_required_literals(pattern, literals):
+    found = required_literals(re.compile(pattern))
+    assert (set(found) if found else None) == literals
+
+
+def test_candidates_are_the_patterns_whose_literals_occur():
+    patterns = [re.compile(r"\bfoo\w+"), re.compile(r"bar|qux"), re.compile(r".")]
+    prefilter = Prefilter(patterns)
+    assert prefilter.candidates("a foobar") == {0, 1, 2}
+    assert prefilter.candidates("nothing here") == {2}
+    assert prefilter.candidates("a qux") == {1, 2}
+
+
+def _texts() -> list[str]:
+    texts = [json.loads(line)["text"] for line in CORPUS.read_text().splitlines()]
+    for sets in LANGUAGES.values():
+        texts += sets["attacks"] + sets["ordinary"]
+    return texts
+
+
+def test_the_screen_says_the_same_without_the_prefilter(monkeypatch):
+    texts = _texts()
+    with_prefilter = [injection.screen(text) for text in texts]
+
+    class Everything:
+        def __init__(self, count: int) -> None:
+            self.all = set(range(count))
+
+        def candidates(self, text: str) -> set[int]:
+            return self.all
+
+    monkeypatch.setattr(
+        injection,
+        "_PREFILTERS",
+        {view: Everything(len(injection._RULES)) for view in injection._PREFILTERS},
+    )
+    without = [injection.screen(text) for text in texts]
+    assert with_prefilter == without
+    assert sum(result.flagged for result in without) > 200
