@@ -23,7 +23,7 @@ import json
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,6 +216,26 @@ def load(cache: Path = CACHE) -> list[dict]:
     if not path.exists():
         build(cache)
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def rates(records: list[dict], flagged: Callable[[str], bool]) -> dict:
+    """True-positive rates on attacks and false-positive rates on ordinary
+    prompts of the held-back split: overall, per source and per language."""
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    for record in records:
+        if record["split"] != "held":
+            continue
+        hit = flagged(record["text"])
+        rate = "tpr" if record["label"] == "attack" else "fpr"
+        for group in ("all", f"source:{record['source']}", f"lang:{record['lang']}"):
+            count = counts.setdefault((group, rate, ""), [0, 0])
+            count[0] += hit
+            count[1] += 1
+    out: dict[str, dict] = {}
+    for (group, rate, _), (hits, total) in sorted(counts.items()):
+        out.setdefault(group, {})[rate] = round(hits / total, 4)
+        out[group][f"{rate}_n"] = total
+    return out
 
 
 def main() -> int:

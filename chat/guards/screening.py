@@ -4,7 +4,9 @@ instructions and system prompts (chat.catalogue).
 Three backends (CHAT_INJECTION_BACKENDS), always consulted cheapest first:
 `heuristics` (chat.guards.injection, microseconds), `classifier` (a local ONNX
 model, chat.guards.classifier, milliseconds) and `judge` (a catalogue model,
-chat.guards.judge, a network call). CHAT_INJECTION_COMBINE says how they add up:
+chat.catalogue.judge, a network call; registered by the app at start-up, since
+the catalogue depends on the guards and not the other way round).
+CHAT_INJECTION_COMBINE says how they add up:
 
 - `any`: a message is an attempt when any backend says so; the first that does
   ends the screening, so the dearer backends see only what the cheaper passed;
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -30,15 +33,32 @@ from django.conf import settings
 from chat.errors import BlockedInput
 from chat.guards.classifier import ClassifierUnavailable, get_classifier
 from chat.guards.injection import screen
-from chat.guards.judge import JudgeUnavailable, judge
 from chat.guards.repeats import RepeatedErrors
 
-__all__ = ["BACKENDS", "Verdict", "screen_input", "verdict"]
+__all__ = [
+    "BACKENDS",
+    "JudgeUnavailable",
+    "Verdict",
+    "screen_input",
+    "use_judge",
+    "verdict",
+]
 
 BACKENDS = ("heuristics", "classifier", "judge")
 
 logger = logging.getLogger(__name__)
 _failures = RepeatedErrors(logger, window=300.0)
+_judge: Callable[[str], Awaitable[bool]] | None = None
+
+
+class JudgeUnavailable(Exception):
+    """The judge model is not configured, failed, or gave no readable verdict."""
+
+
+def use_judge(judge: Callable[[str], Awaitable[bool]]) -> None:
+    """Install the judge backend (chat.catalogue.judge, from ChatConfig.ready)."""
+    global _judge
+    _judge = judge
 
 
 @dataclass
@@ -121,4 +141,6 @@ async def _ask(name: str, text: str) -> bool:
         except Exception as exc:  # a model that fails at run time
             raise ClassifierUnavailable(f"{type(exc).__name__}: {exc}") from exc
         return score >= settings.CHAT_INJECTION_CLASSIFIER_THRESHOLD
-    return await judge(text)
+    if _judge is None:
+        raise JudgeUnavailable("no judge is installed")
+    return await _judge(text)
