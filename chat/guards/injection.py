@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from chat.guards import injection_languages
-from chat.guards.prefilter import Prefilter
+from chat.guards.prefilter import Prefilter, finditer
 
 __all__ = ["Screening", "canary_instruction", "make_canary", "screen"]
 
@@ -725,13 +725,16 @@ def _score(text: str, *, depth: int) -> tuple[float, list[str]]:
         "words": quoted_words,
         "squashed": quoted_squashed,
     }
-    candidates = {view: _PREFILTERS[view].candidates(views[view]) for view in views}
+    candidates = {view: _PREFILTERS[view].scan(views[view]) for view in views}
     # Variants of one rule (same name) count once, at their strongest.
     best: dict[str, float] = {}
     for rule, position in _POSITIONS:
-        if position not in candidates[rule.view]:
+        starts = candidates[rule.view]
+        if position not in starts:
             continue
-        weight = _rule_weight(rule, views[rule.view], quoted[rule.view])
+        weight = _rule_weight(
+            rule, views[rule.view], quoted[rule.view], starts[position]
+        )
         if weight > best.get(rule.name, 0.0):
             best[rule.name] = weight
     score = sum(best.values())
@@ -747,13 +750,16 @@ def _score(text: str, *, depth: int) -> tuple[float, list[str]]:
     return score, reasons
 
 
-def _rule_weight(rule: _Rule, view: str, quoted: list[tuple[int, int]]) -> float:
+def _rule_weight(
+    rule: _Rule, view: str, quoted: list[tuple[int, int]], starts: list[int] | None
+) -> float:
     weight = 0.0
+    matches = finditer(rule.pattern, view, starts)
     if rule.then is not None:
-        first = rule.pattern.search(view)
+        first = next(matches, None)
         found = first is not None and rule.then.search(view, first.end())
         return rule.weight if found else 0.0
-    for match in rule.pattern.finditer(view):
+    for match in matches:
         if rule.near:
             found = _near(rule.near, view, match)
             if found is None:

@@ -11,7 +11,12 @@ import pytest
 
 from bench.corpus_languages import LANGUAGES
 from chat.guards import injection
-from chat.guards.prefilter import Prefilter, required_literals
+from chat.guards.prefilter import (
+    Prefilter,
+    finditer,
+    required_literals,
+    required_prefixes,
+)
 
 CORPUS = Path(__file__).parent.parent / "data" / "injection_corpus.jsonl"
 
@@ -33,12 +38,43 @@ def test_required_literals(pattern, literals):
     assert (set(found) if found else None) == literals
 
 
-def test_candidates_are_the_patterns_whose_literals_occur():
-    patterns = [re.compile(r"\bfoo\w+"), re.compile(r"bar|qux"), re.compile(r".")]
+def test_scan_finds_the_patterns_whose_literals_occur_and_where():
+    patterns = [
+        re.compile(r"\bfoo\w+"),
+        re.compile(r"\w+ (?:bar|qux)"),
+        re.compile(r"."),
+    ]
     prefilter = Prefilter(patterns)
-    assert prefilter.candidates("a foobar") == {0, 1, 2}
-    assert prefilter.candidates("nothing here") == {2}
-    assert prefilter.candidates("a qux") == {1, 2}
+    assert prefilter.scan("a foobar, foo") == {0: [2, 10], 1: None, 2: None}
+    assert prefilter.scan("nothing here") == {2: None}
+    assert prefilter.scan("a qux") == {1: None, 2: None}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefixes"),
+    [
+        (
+            r"\b(?:ignore|forget) (?:all|every)",
+            {"ignore all", "ignore every", "forget all", "forget every"},
+        ),
+        (r"(?<!\w)i(?:gnore|gnoring)\b", {"ignore", "ignoring"}),
+        (r"(?:dis)?regard", None),
+        (r"x[a-z]+", None),  # too short
+        (r"(?:abc){2,}d", {"abc"}),  # a repeat ends what is known
+    ],
+)
+def test_required_prefixes(pattern, prefixes):
+    found = required_prefixes(re.compile(pattern))
+    assert (set(found) if found else None) == prefixes
+
+
+def test_finditer_at_known_starts_is_finditer():
+    pattern = re.compile(r"\bab+")
+    text = "ab abb xab abbb ab"
+    starts = [i for i in range(len(text)) if text.startswith("ab", i)]
+    assert [m.span() for m in finditer(pattern, text, starts)] == [
+        m.span() for m in pattern.finditer(text)
+    ]
 
 
 def _texts() -> list[str]:
@@ -56,8 +92,8 @@ def test_the_screen_says_the_same_without_the_prefilter(monkeypatch):
         def __init__(self, count: int) -> None:
             self.all = set(range(count))
 
-        def candidates(self, text: str) -> set[int]:
-            return self.all
+        def scan(self, text: str) -> dict[int, None]:
+            return dict.fromkeys(self.all)
 
     monkeypatch.setattr(
         injection,
