@@ -98,17 +98,25 @@ _NEWLINE_RUNS = re.compile(r"\s*\n\s*")
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 
 
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _without_accents(run: re.Match[str]) -> str:
+    return "".join(
+        char
+        for char in unicodedata.normalize("NFKD", run.group())
+        if not unicodedata.combining(char)
+    )
+
+
 def _plain(text: str) -> str:
     """Compatibility forms, no accents, case-folded, look-alikes mapped."""
     if text.isascii():  # nothing to normalise but case (the common message)
         text = text.lower()
     else:
         text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
-        text = "".join(
-            char
-            for char in unicodedata.normalize("NFKD", text)
-            if not unicodedata.combining(char)
-        )
+        # NFKD leaves ASCII alone: decompose and drop accents in the other runs.
+        text = _NOT_ASCII.sub(_without_accents, text)
         text = text.casefold().translate(_CONFUSABLES)
     text = _NEWLINE_RUNS.sub("\n", text)
     return _BLANKS.sub(" ", text)
@@ -696,7 +704,8 @@ _QUOTED = re.compile(
     r"|(?<!\w)'[^'\n]{1,300}'(?!\w)"
 )
 _NOT_LETTERS = re.compile(r"[^a-z]+")
-_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{20,}={0,2}")
+# A blob starts where a run of its characters does (not again inside the run).
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,}={0,2}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}[ :]?){16,}")
 _ROT13_HINT = re.compile(r"rot ?-? ?13|caesar|decode|decipher|decrypt|cipher", re.I)
 
