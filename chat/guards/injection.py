@@ -649,7 +649,10 @@ def _stems(table: dict[str, list[str]]) -> str:
         if _SPACED_SCRIPT.match(word):
             # A short Latin word ends where Latin letters do ("ai" in "AI야").
             end = "(?![a-z0-9\u00c0-\u024f])" if word[-1] < "\u0250" else "(?!\\w)"
-            rest = "(?<!\\w.)" + rest + (end if len(word) <= 4 else "")
+            # A long word is also found at the end of a compound ("Anweisung"
+            # in "Systemanweisungen"); a short one only as a word of its own.
+            start = "(?<!\\w.)" if len(word) < 8 else ""
+            rest = start + rest + (end if len(word) <= 4 else "")
         groups.setdefault(word[0], []).append(rest)
     return (
         "(?:"
