@@ -2,7 +2,7 @@
 instructions and system prompts (chat.catalogue).
 
 Three backends (CHAT_INJECTION_BACKENDS), always consulted cheapest first:
-`heuristics` (chat.guards.injection, microseconds), `classifier` (a local ONNX
+`heuristics` (chat.guards.injection, about a millisecond), `classifier` (a local ONNX
 model, chat.guards.classifier, milliseconds) and `judge` (a catalogue model,
 chat.catalogue.judge, a network call; registered by the app at start-up, since
 the catalogue depends on the guards and not the other way round).
