@@ -121,8 +121,10 @@ def stored_reply(page, base_url: str) -> dict:
 
 
 def test_a_crash_mid_reply_keeps_every_character_shown(
-    page, daphne, screenshot_dir, console_errors
+    daphne, page, screenshot_dir, console_errors
 ):
+    # `daphne` before `page`: the page closes (and checks its console) while the
+    # server still runs, so its socket never logs a refused reconnection then.
     log_in(page, (daphne.url, USERNAME, PASSWORD))
     send(page, "Tell me a long story " + "about streams " * 10)
     page.wait_for_function(f"() => ({SHOWN})().length > 120")
