@@ -202,7 +202,13 @@ def test_keyboard_shortcuts_are_listed_and_work(page, page_app):
     page.keyboard.press("Control+/")
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("New chat")
+    for shortcut in (
+        "New chat",
+        "Search conversations",
+        "Stop the reply being written",
+        "Focus the message box",
+    ):
+        expect(dialog).to_contain_text(shortcut)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     page.keyboard.press("Control+k")
