@@ -58,3 +58,5 @@ export const getUsage = () => request(body.usageUrl);
 export const getTools = (id) => request(`${conversationUrl(id)}tools/`);
 export const setToolsOff = (id, off) =>
   request(`${conversationUrl(id)}tools/`, { method: "PATCH", json: { off } });
+export const savePreferences = (preferences) =>
+  request(body.preferencesUrl, { method: "PUT", json: preferences });
