@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from chat import conversations, usage
+from chat.catalogue.selectors import settings_of
 from chat.errors import NotFound, Unauthenticated
 from chat.llm.chat_models import is_demo, model_name
 from chat.protocol import usage_of
@@ -82,12 +83,18 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             "model": m.model,
             "ttft_ms": m.ttft_ms,
             "continues": str(m.continues_id) if m.continues_id else None,
+            "truncated": m.truncated,
             "created": m.created,
         }
         for m in await conversations.messages_shown(conversation=conversation)
     ]
     return JsonResponse(
-        {"id": str(conversation.id), "title": conversation.title, "messages": messages}
+        {
+            "id": str(conversation.id),
+            "title": conversation.title,
+            "settings": settings_of(conversation),
+            "messages": messages,
+        }
     )
 
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_http_methods
 
 from chat.catalogue import services
+from chat.catalogue.selectors import settings_of
 from chat.errors import ChatError, InvalidInput
 from chat.responses import error_response
 from chat.views import _api_login_required
@@ -98,11 +99,5 @@ async def conversation_settings(request: HttpRequest, pk: uuid.UUID) -> JsonResp
     except ChatError as exc:
         return error_response(exc)
     return JsonResponse(
-        {
-            "conversation": str(conversation.pk),
-            "model": conversation.model_key or None,
-            "system_prompt": conversation.system_prompt,
-            "temperature": conversation.temperature,
-            "max_output_tokens": conversation.max_output_tokens,
-        }
+        {"conversation": str(conversation.pk), **settings_of(conversation)}
     )
