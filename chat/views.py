@@ -29,6 +29,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "model_name": model_name(),
             "demo": is_demo(),
             "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+            "system_prompt_max_chars": settings.CHAT_SYSTEM_PROMPT_MAX_CHARS,
         },
     )
 
