@@ -191,7 +191,7 @@ def test_a_reply_from_the_cache_says_so(page, picker_app, fresh):
 
 def test_the_settings_page_keeps_custom_instructions(page, picker_app, fresh):
     log_in(page, picker_app)
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name=re.compile("^Settings")).click()
     expect(page).to_have_url(re.compile(r"/settings/$"))
     page.get_by_role("textbox", name="Custom instructions").fill("Call me Captain.")
     page.get_by_role("button", name="Save instructions").click()
@@ -203,3 +203,23 @@ def test_the_settings_page_keeps_custom_instructions(page, picker_app, fresh):
     ask(page, "Who am I?")
     sent = json.dumps(fresh.last_request.messages)
     assert "Call me Captain." in sent
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_picker_fits_a_phone(page, picker_app, fresh, screenshot_dir, scheme):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme=scheme)
+    log_in(page, picker_app)
+    select = model_select(page)
+    expect(select).to_be_in_viewport()
+    expect(page.get_by_label("Start from")).to_be_in_viewport()
+    ask(page, "Hello from a phone")
+    no_sideways = "() => document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate(no_sideways)
+    page.screenshot(path=screenshot_dir / f"21-picker-phone-{scheme}.png")
+    page.get_by_role("button", name="Conversation settings").click()
+    dialog = page.get_by_role("dialog", name="Conversation settings")
+    expect(dialog.get_by_role("button", name="Save")).to_be_in_viewport()
+    page.screenshot(path=screenshot_dir / f"22-settings-phone-{scheme}.png")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
