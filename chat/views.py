@@ -12,7 +12,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from chat import conversations, usage
-from chat.catalogue.selectors import settings_of
 from chat.errors import NotFound, Unauthenticated
 from chat.llm.chat_models import is_demo, model_name
 from chat.protocol import usage_of
@@ -93,7 +92,7 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
         {
             "id": str(conversation.id),
             "title": conversation.title,
-            "settings": settings_of(conversation),
+            "settings": conversations.settings_of(conversation),
             "messages": messages,
         }
     )

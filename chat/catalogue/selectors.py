@@ -92,13 +92,3 @@ def _available(entry: Entry) -> Entry:
             detail=f"catalogue entry {entry.key}: API key variable unset",
         )
     return entry
-
-
-def settings_of(conversation) -> dict:
-    """What a conversation's next turns use, as the page reads and writes it."""
-    return {
-        "model": conversation.model_key or None,
-        "system_prompt": conversation.system_prompt,
-        "temperature": conversation.temperature,
-        "max_output_tokens": conversation.max_output_tokens,
-    }

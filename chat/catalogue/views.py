@@ -10,7 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_http_methods
 
 from chat.catalogue import services
-from chat.catalogue.selectors import settings_of
+from chat.conversations import settings_of
 from chat.errors import ChatError, InvalidInput
 from chat.responses import error_response
 from chat.views import _api_login_required
