@@ -58,3 +58,4 @@ export const getUsage = () => request(body.usageUrl);
 export const getPresets = () => request(body.presetsUrl);
 export const saveSettings = (id, settings) =>
   request(`${conversationUrl(id)}settings/`, { method: "PATCH", json: settings });
+export const getModels = () => request(body.modelsUrl);

@@ -130,7 +130,12 @@ const picker = new ModelPicker(
       prompt: $("prompt"),
     },
   },
-  { conversation: () => conversation, api, onSaved: (text) => notices.announce(text) },
+  {
+    conversation: () => conversation,
+    api,
+    onSaved: (text) => notices.announce(text),
+    onChanged: (text) => notices.show(text, { kind: "info" }),
+  },
 );
 const socket = new ChatSocket(socketUrl(), {
   onReady: (hello) => {
@@ -596,6 +601,7 @@ function init() {
   loadConversations();
   refreshUsage();
   picker.loadPresets();
+  picker.watchForJoins();
   socket.start();
   // highlight.js and KaTeX load once the page is idle, before the first reply needs them.
   (window.requestIdleCallback || setTimeout)(() => loadLibraries());

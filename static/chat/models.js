@@ -52,6 +52,15 @@ export function modelSummary(model) {
   return parts.join(" · ");
 }
 
+/** What to tell people when the default model changed under the page (the local
+ * model joined after the demo served), or null. */
+export function newDefaultNote(before, after) {
+  const was = before.find((m) => m.default);
+  const now = after.find((m) => m.default);
+  if (!now || !was || now.key === was.key) return null;
+  return format(gettext("%(name)s is now the default model: new chats use it."), { name: now.name });
+}
+
 /** The model a view shows: the conversation's if the user may still pick it,
  * else the default (the server falls back the same way), else the first. */
 export function shownModel(models, key) {
@@ -114,11 +123,13 @@ export class ModelPicker {
    * form, system, temperature, temperatureHelp, maxTokens, maxTokensHelp, error,
    * badges (the page's model badge, its demo labels and the message box).
    * handlers: conversation() (the open one's id, or null), api (api.js's
-   * getPresets, getConversation, saveSettings), onSaved(text).
+   * getModels, getPresets, getConversation, saveSettings), onSaved(text),
+   * onChanged(text): the default model changed.
    */
-  constructor(nodes, { conversation, api, onSaved = () => {} }) {
+  constructor(nodes, { conversation, api, onSaved = () => {}, onChanged = () => {} }) {
     this.nodes = nodes;
     this.api = api;
+    this.onChanged = onChanged;
     this.conversation = conversation;
     this.onSaved = onSaved;
     this.models = [];
@@ -138,10 +149,30 @@ export class ModelPicker {
   /** `hello`'s models (absent from an older server: the bar stays hidden). */
   setModels(hello) {
     if (!Array.isArray(hello.models)) return;
+    const note = this.models.length ? newDefaultNote(this.models, hello.models) : null;
     this.models = hello.models;
+    if (note) this.onChanged(note);
     this.nodes.select.replaceChildren(...this.models.map((m) => option(m.key, optionLabel(m))));
     this.nodes.bar.hidden = this.models.length === 0;
     this.#show();
+  }
+
+  /** Ask for the list again (GET /api/models/): the catalogue may have changed. */
+  async refresh() {
+    try {
+      this.setModels(await this.api.getModels());
+    } catch {
+      // The next hello brings it.
+    }
+  }
+
+  /** While the demo is the default, a real model may join (make run's local
+   * model): look again now and then, so the page says so when it does. */
+  watchForJoins(every = 30000) {
+    setInterval(() => {
+      const current = this.models.find((m) => m.default);
+      if (current?.demo && document.visibilityState === "visible") this.refresh();
+    }, every);
   }
 
   /** The presets a new chat may start from. */
@@ -189,6 +220,9 @@ export class ModelPicker {
    * it stood in for one no longer available, which the conversation keeps). */
   started(frame) {
     const startedNew = !this.settings;
+    if (frame.model_key && !this.models.some((m) => m.key === frame.model_key)) {
+      this.refresh(); // a model this page does not know answered
+    }
     if (!frame.model_note && frame.model_key) this.key = frame.model_key;
     this.picked = null;
     if (startedNew) {

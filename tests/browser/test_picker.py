@@ -8,11 +8,12 @@ scripted OpenAI-compatible server running in this test process."""
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
 
-from tests.browser.conftest import serve_app
+from tests.browser.conftest import _manage, serve_app
 from tests.browser.test_chat_page import LAST_REPLY, log_in, send, watch_reply
 from tests.servers.fake_openai import FakeOpenAI, Reply
 
@@ -48,9 +49,14 @@ def house():
 
 
 @pytest.fixture(scope="module")
-def picker_app(tmp_path_factory, house):
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("picker_app")
+
+
+@pytest.fixture(scope="module")
+def picker_app(workdir, house):
     with serve_app(
-        tmp_path_factory.mktemp("picker_app"),
+        workdir,
         setup=SETUP.format(base_url=house.base_url),
         LLM_BACKEND="demo",
         CHAT_DEMO_DELAY_MS="5",
@@ -223,3 +229,50 @@ def test_the_picker_fits_a_phone(page, picker_app, fresh, screenshot_dir, scheme
     page.screenshot(path=screenshot_dir / f"22-settings-phone-{scheme}.png")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+
+
+def change_house(workdir, **fields) -> None:
+    """Save the house entry from another process, as an operator in admin would."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "chatproject.settings",
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+    }
+    env.pop("REDIS_URL", None)
+    code = (
+        "from chat.models import CatalogueEntry\n"
+        "entry = CatalogueEntry.objects.get(key='house')\n"
+        + "".join(f"entry.{name} = {value!r}\n" for name, value in fields.items())
+        + "entry.save()\n"
+    )
+    _manage("shell", "-c", code, env=env)
+
+
+def test_a_disabled_model_falls_back_with_a_note_and_a_new_default_is_news(
+    page, picker_app, fresh, workdir
+):
+    log_in(page, picker_app)
+    assert ask(page, "Before")["text"] == "House says hi."
+    change_house(workdir, enabled=False)
+    try:
+        after = ask(page, "After")
+        assert "demo model" in after["text"]
+        note = page.locator(LAST_REPLY).locator(".msg-note")
+        expect(note).to_have_text(
+            "House model is no longer available; Demo model answered."
+        )
+        page.get_by_role("button", name="New chat").click()
+        page.reload()  # a new hello: the demo is the default now
+        expect(model_select(page)).to_have_value("default")
+        expect(model_select(page).locator("option")).to_have_count(1)
+        change_house(workdir, enabled=True)
+        # The next reply comes from a model the page does not know: it asks for
+        # the list again and says what changed.
+        assert ask(page, "And now?")["text"] == "House says hi."
+        expect(page.locator("#banner-text")).to_have_text(
+            "House model is now the default model: new chats use it."
+        )
+        expect(model_select(page)).to_have_value("house")
+    finally:
+        change_house(workdir, enabled=True, is_default=True)

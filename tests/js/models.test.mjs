@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import {
   formatPrice,
   modelSummary,
+  newDefaultNote,
   optionLabel,
   sendFields,
   settingsBody,
@@ -120,5 +121,18 @@ describe("reply marks", () => {
     const saved = { input_tokens: 1000, output_tokens: 1000, cost: "0.003" };
     assert.equal(cachedText(saved), "Cached · saved 2,000 tokens, $0.003");
     assert.equal(cachedText(undefined), "Cached");
+  });
+});
+
+describe("a model joining the catalogue", () => {
+  it("is news when it becomes the default, not otherwise", () => {
+    const local = { ...MINI, key: "local", name: "SmolLM2", default: true };
+    const before = [{ ...DEMO, default: true }];
+    assert.equal(
+      newDefaultNote(before, [local, { ...DEMO, default: false }]),
+      "SmolLM2 is now the default model: new chats use it.",
+    );
+    assert.equal(newDefaultNote(before, before), null);
+    assert.equal(newDefaultNote([], [local]), null);
   });
 });
