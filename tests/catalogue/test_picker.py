@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group
+from django.test import AsyncClient
 
 from chat.llm.registry import cost
 from chat.models import CatalogueEntry, Conversation, Message, ModelCall
@@ -81,6 +82,24 @@ async def test_hello_lists_the_models_the_user_may_use(user, two_models):
     }
     # Endpoints and key variables never reach the page.
     assert "base_url" not in str(hello) and "127.0.0.1" not in str(hello)
+
+
+async def test_the_page_can_ask_for_the_models_again(user, two_models):
+    """GET /api/models/ lists what hello lists, as the catalogue is now."""
+    client = AsyncClient()
+    assert (await client.get("/api/models/")).status_code == 401
+    await client.aforce_login(user)
+    listed = (await client.get("/api/models/")).json()["models"]
+    assert listed == (await hello_of(user))["models"]
+    left, _ = two_models
+    left.enabled = False
+    await left.asave()
+    listed = (await client.get("/api/models/")).json()["models"]
+    # The default steps back to the settings' own model (the seeded entry).
+    assert [(m["key"], m["default"]) for m in listed] == [
+        ("default", True),
+        ("right", False),
+    ]
 
 
 async def test_two_conversations_on_two_endpoints_stream_concurrently(
