@@ -22,7 +22,9 @@ try:
 except ImportError:  # the `browser` fixture skips (or fails under CI)
     expect = None
 
-pytestmark = pytest.mark.browser
+# The first test also starts the app (migrate, seed, daphne): on a loaded machine
+# that alone can take a minute.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 HOUSE = Reply(tokens=("House ", "says ", "hi."), usage=(40, 3))
 
