@@ -294,7 +294,11 @@ CHAT_UNWATCHED_REPLY_GRACE_SECONDS = env.float(
     "CHAT_UNWATCHED_REPLY_GRACE_SECONDS", default=0.0
 )
 # Seconds between saves of a streaming reply's partial text (what survives a crash).
-CHAT_CHECKPOINT_SECONDS = env.float("CHAT_CHECKPOINT_SECONDS", default=5.0)
+# With Redis the reply's stream keeps every chunk sent, so the sweeper recovers it
+# all; on the embedded default the checkpoint is all there is: once a second.
+CHAT_CHECKPOINT_SECONDS = env.float(
+    "CHAT_CHECKPOINT_SECONDS", default=5.0 if REDIS_URL else 1.0
+)
 # After SIGTERM, seconds replies in flight may take to finish before they are stored
 # `interrupted` and sockets close with 4012; keep it under the platform's kill
 # timeout (Heroku, Render, Dokku: 30 s) with room to store and close.

@@ -59,3 +59,5 @@ export const getPresets = () => request(body.presetsUrl);
 export const saveSettings = (id, settings) =>
   request(`${conversationUrl(id)}settings/`, { method: "PATCH", json: settings });
 export const getModels = () => request(body.modelsUrl);
+export const savePreferences = (preferences) =>
+  request(body.preferencesUrl, { method: "PUT", json: preferences });
