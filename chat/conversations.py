@@ -493,3 +493,13 @@ async def reply_get(*, user, message_id: uuid.UUID) -> Message:
         )
     except Message.DoesNotExist:
         raise NotFound("That reply does not exist.") from None
+
+
+def settings_of(conversation: Conversation) -> dict:
+    """What a conversation's next turns use, as the page reads and writes it."""
+    return {
+        "model": conversation.model_key or None,
+        "system_prompt": conversation.system_prompt,
+        "temperature": conversation.temperature,
+        "max_output_tokens": conversation.max_output_tokens,
+    }

@@ -7,10 +7,12 @@ import * as api from "./api.js";
 import { loadLibraries } from "./blocks.js";
 import { Composer } from "./composer.js";
 import { format, gettext } from "./i18n.js";
+import { ModelPicker } from "./models.js";
 import { Notices } from "./notices.js";
 import {
   assistantMessage,
   renderFinal,
+  renderModelNote,
   renderPartial,
   renderQueued,
   renderStatus,
@@ -18,8 +20,8 @@ import {
   userMessage,
 } from "./render.js";
 import {
-  CAN_CONTINUE,
   FINAL_STATUSES,
+  canContinue,
   finalText,
   initialState,
   isBusy,
@@ -80,7 +82,7 @@ const composer = new Composer(
     onSubmit: (content) =>
       dispatch({
         type: "submit",
-        frame: { type: "send", id: uuid(), conversation, content },
+        frame: { type: "send", id: uuid(), conversation, content, ...picker.sendFields() },
         conversation,
         online: socket.ready,
       }),
@@ -112,8 +114,40 @@ const sidebar = new Sidebar(
     onNew: () => newChat(),
   },
 );
+const picker = new ModelPicker(
+  {
+    bar: $("model-bar"),
+    select: $("model-select"),
+    info: $("model-info"),
+    presetField: $("preset-field"),
+    presetSelect: $("preset-select"),
+    settingsOpen: $("settings-open"),
+    dialog: $("settings-dialog"),
+    form: $("settings-form"),
+    system: $("settings-system"),
+    temperature: $("settings-temperature"),
+    temperatureHelp: $("settings-temperature-help"),
+    maxTokens: $("settings-max-tokens"),
+    maxTokensHelp: $("settings-max-tokens-help"),
+    error: $("settings-error"),
+    badges: {
+      badge: document.querySelector(".badge-model"),
+      demoBadges: document.querySelectorAll(".badge-demo"),
+      prompt: $("prompt"),
+    },
+  },
+  {
+    conversation: () => conversation,
+    api,
+    onSaved: (text) => notices.announce(text),
+    onChanged: (text) => notices.show(text, { kind: "info" }),
+  },
+);
 const socket = new ChatSocket(socketUrl(), {
-  onReady: () => dispatch({ type: "ready" }),
+  onReady: (hello) => {
+    picker.setModels(hello);
+    dispatch({ type: "ready" });
+  },
   onFrame: (frame) => dispatch({ type: "frame", frame }),
   onClose: (code) => dispatch({ type: "closed", code }),
   onState: (connection) => notices.connection(connection),
@@ -196,6 +230,7 @@ function started({ frame, request, madeIn }) {
     sidebar.setActive(conversation);
     setTitle(frame.title);
   }
+  if (isSend) picker.started(frame);
   const continues = frame.continues || null;
   const item = assistantMessage({
     id: frame.message,
@@ -204,6 +239,10 @@ function started({ frame, request, madeIn }) {
     created: frame.created,
   });
   items.set(frame.message, item);
+  if (frame.model_note) {
+    renderModelNote(item, frame.model_note);
+    notices.announce(frame.model_note);
+  }
   const superseded = frame.replaces ? thread.find(frame.replaces) : null;
   if (superseded) {
     thread.supersede(superseded, item);
@@ -300,7 +339,8 @@ function updateReplyActions() {
   let group = target.querySelector(".msg-actions");
   if (!group) {
     const text = (replySource.get(target) ?? "").trim();
-    group = replyActions({ canContinue: CAN_CONTINUE.has(target.dataset.status) && text !== "" });
+    const can = canContinue(target.dataset.status, target.dataset.truncated === "true");
+    group = replyActions({ canContinue: can && text !== "" });
     target.querySelector(".msg-footer").append(group);
   }
   const busy = isBusy(state);
@@ -346,6 +386,7 @@ function newChat({ push = true } = {}) {
   clearThread();
   sidebar.setActive(null);
   sidebar.close();
+  picker.newChat();
   composer.focus();
   updateControls();
 }
@@ -378,6 +419,7 @@ async function openConversation(id, { push = false } = {}) {
   if (load !== loads) return;
   thread.setBusy(false);
   setTitle(data.title);
+  picker.showConversation(data.settings);
   renderHistory(data);
 }
 
@@ -576,6 +618,8 @@ function init() {
   else setUrl(null, { push: false });
   loadConversations();
   refreshUsage();
+  picker.loadPresets();
+  picker.watchForJoins();
   socket.start();
   // highlight.js and KaTeX load once the page is idle, before the first reply needs them.
   (window.requestIdleCallback || setTimeout)(() => loadLibraries());

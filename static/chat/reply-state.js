@@ -28,6 +28,12 @@ export const FINAL_STATUSES = new Set([
   "failed",
 ]);
 export const CAN_CONTINUE = new Set(["interrupted", "cancelled"]);
+
+/** Whether Continue may carry a reply on: cut short, or stopped by the length
+ * limit (`truncated`, stored complete). */
+export function canContinue(status, truncated) {
+  return CAN_CONTINUE.has(status) || (status === "complete" && Boolean(truncated));
+}
 // Ends after which the text shown so far is kept when the stored text is shorter.
 // `filtered` is the output filter's decision, and `complete` is the whole text.
 const KEEP_SHOWN = new Set(["interrupted", "cancelled", "failed"]);
