@@ -7,7 +7,8 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat.models import Conversation, ErrorRecord, ModelCall
+from chat.conversations import messages_shown
+from chat.models import Conversation, ErrorRecord, Message, ModelCall
 from tests.api.asgi import request
 from tests.api.auth import bearer
 
@@ -29,10 +30,10 @@ def model_settings(settings):
 async def _replies_finished():
     """Each test's replies end (and are recorded) before its tables are emptied."""
     yield
-    from api.completions import _finishers
+    from chat.shutdown import _replies
 
-    if _finishers:
-        await asyncio.wait(set(_finishers), timeout=10)
+    if _replies:
+        await asyncio.wait(set(_replies), timeout=10)
 
 
 @pytest.fixture
@@ -60,16 +61,8 @@ def error_of(response) -> dict:
     return body["error"]
 
 
-async def settled(predicate, within=5.0):
-    for _ in range(int(within / 0.05)):
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def test_a_reply_is_a_chat_completion_and_the_ledger_names_the_key(
-    key, fake_model, model_settings
+    user, key, fake_model, model_settings
 ):
     response = await post(key, ask())
     assert response.status_code == 200
@@ -84,31 +77,29 @@ async def test_a_reply_is_a_chat_completion_and_the_ledger_names_the_key(
     assert body["usage"]["prompt_tokens"] == 11
     assert body["usage"]["completion_tokens"] == 4
     assert body["usage"]["total_tokens"] == 15
-
-    async def attributed():
-        return await ModelCall.objects.filter(api_key__isnull=False).aexists()
-
-    await settled(attributed)
+    # Written before the reply ended, naming the key; nothing of what was said.
     call = await ModelCall.objects.select_related("api_key").aget()
     assert key.startswith(call.api_key.prefix) and call.output_tokens == 4
-
-    async def forgotten():
-        return not await Conversation.objects.aexists()
-
-    await settled(forgotten)  # stateless: the conversation is not kept
-    assert await ModelCall.objects.acount() == 1  # the ledger is
+    assert call.conversation_id is None and call.message_id is None
+    assert call.user_id == user.pk
+    assert not await Conversation.objects.aexists()
+    assert not await Message.objects.aexists()
 
 
 async def test_the_store_header_keeps_the_conversation(key, fake_model, model_settings):
     response = await post(key, ask("Keep me"), **{"X-Djchat-Store": "true"})
     assert response.status_code == 200
-
-    async def attributed():
-        return await ModelCall.objects.filter(api_key__isnull=False).aexists()
-
-    await settled(attributed)
     conversation = await Conversation.objects.aget()
     assert conversation.title == "Keep me"
+    shown = await messages_shown(conversation=conversation)
+    assert [(m.role, m.content) for m in shown] == [
+        ("user", "Keep me"),
+        ("assistant", "Hello, world!"),
+    ]
+    call = await ModelCall.objects.select_related("api_key").aget()
+    assert (
+        key.startswith(call.api_key.prefix) and call.conversation_id == conversation.pk
+    )
 
 
 async def test_history_and_system_messages_reach_the_model(
