@@ -233,6 +233,9 @@ LOGGING = {
     "loggers": {
         "httpx": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
+        # uvicorn's access log through our handler (JSON, secrets redacted), not
+        # its own; daphne's goes through logging too (chatproject/access_log.py).
+        "uvicorn.access": {"handlers": ["console"], "propagate": False},
     },
 }
 
