@@ -46,6 +46,25 @@ SECRET_PATH_PREFIXES = (
 _SECRET_PATH = re.compile(
     "(" + "|".join(map(re.escape, SECRET_PATH_PREFIXES)) + r")[^/\s?#'\"<>]+"
 )
+# Query parameters that carry credentials: an OIDC callback's code and state, a key
+# sent (and refused) in a URL. Access logs show the whole URI.
+SECRET_QUERY_PARAMS = (
+    "code",
+    "state",
+    "nonce",
+    "key",
+    "token",
+    "api_key",
+    "api-key",
+    "apikey",
+    "access_token",
+    "id_token",
+    "password",
+)
+_SECRET_QUERY = re.compile(
+    r"([?&](?:" + "|".join(map(re.escape, SECRET_QUERY_PARAMS)) + r")=)[^&\s#'\"<>]+",
+    re.IGNORECASE,
+)
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar(
     "chat_log_context", default=None
@@ -68,8 +87,9 @@ def _secret_name(name: str) -> bool:
 
 
 def scrub(text: str) -> str:
-    """The text without secrets: keys and tokens, and those in URL paths."""
-    return _SECRET_PATH.sub(rf"\1{REDACTED}", redact(text))
+    """The text without secrets: keys and tokens, also in URL paths and queries."""
+    text = _SECRET_PATH.sub(rf"\1{REDACTED}", redact(text))
+    return _SECRET_QUERY.sub(rf"\1{REDACTED}", text)
 
 
 def _clean(value: Any) -> Any:

@@ -167,6 +167,32 @@ def test_daphnes_access_log_goes_through_logging_without_secrets(json_lines):
     assert '"GET /accounts/confirm-email/[redacted]/"' in entry["message"]
 
 
+def test_credentials_in_a_logged_query_string_are_redacted(json_lines):
+    """daphne logs the whole URI: an OIDC callback's code and state, or a key a
+    client put in the URL (and was refused for), stay out of the line."""
+    from chatproject.access_log import AccessLog
+
+    for uri in (
+        f"/accounts/oidc/corp/login/callback/?code={SECRET}&state={SECRET}x",
+        f"/v1/models?limit=5&API_KEY={SECRET}",
+    ):
+        AccessLog()(
+            "http",
+            "complete",
+            {
+                "client": "203.0.113.9:5123",
+                "method": "GET",
+                "path": uri,
+                "status": 400,
+                "size": 0,
+            },
+        )
+    first, second = (entry["message"] for entry in json_lines())
+    assert SECRET not in first + second
+    assert "callback/?code=[redacted]&state=[redacted]" in first
+    assert "/v1/models?limit=5&API_KEY=[redacted]" in second
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_an_error_record_holds_no_secret_path():
     from chat.errors import InternalError
