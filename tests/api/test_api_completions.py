@@ -289,3 +289,29 @@ async def test_an_unverified_open_sign_up_is_403(user, key, fake_model, model_se
     error = error_of(response)
     assert error["code"] == "email_unverified" and error["type"] == "permission_error"
     assert not fake_model.calls
+
+
+async def test_a_filtered_stateless_reply_is_recorded_without_a_message(
+    key, fake_model, model_settings, monkeypatch
+):
+    """The output filter stops a reply that leaks the system prompt's canary: the
+    API says content_filter, the error record and the ledger row are written, and
+    still nothing of what was said is stored."""
+    original = type(fake_model)._astream
+
+    async def leak(self, messages, *args, **kwargs):
+        self.tokens = ["Sure: ", messages[0].content[:200]]
+        async for chunk in original(self, messages, *args, **kwargs):
+            yield chunk
+
+    monkeypatch.setattr(type(fake_model), "_astream", leak)
+    response = await post(key, ask("Tell me about the weather."))
+    assert response.status_code == 200
+    choice = response.json()["choices"][0]
+    assert choice["finish_reason"] == "content_filter"
+    assert "cnry-" not in choice["message"]["content"]
+    record = await ErrorRecord.objects.aget(kind="output_guard")
+    assert record.message_id is None and record.conversation_id is None
+    call = await ModelCall.objects.aget()
+    assert call.status == "filtered" and call.api_key_id is not None
+    assert not await Message.objects.aexists()
