@@ -315,3 +315,45 @@ async def test_a_filtered_stateless_reply_is_recorded_without_a_message(
     call = await ModelCall.objects.aget()
     assert call.status == "filtered" and call.api_key_id is not None
     assert not await Message.objects.aexists()
+
+
+async def test_fifty_concurrent_requests_from_ten_users_stay_within_the_site_cap(
+    fake_model, model_settings, make_key, monkeypatch
+):
+    """Through the whole pipeline: 50 requests at once from 10 users against a site
+    cap that fits a few replies. Some are answered, the rest refused with
+    budget_exhausted (the service's limit), none fails otherwise, and what the
+    ledger says was spent passes the cap by less than one reservation."""
+    from decimal import Decimal
+
+    from chat.limits.site import site_status
+    from tests import factories
+
+    model_settings.LLM_MAX_TOKENS = 4
+    model_settings.CHAT_MAX_CONCURRENT_REPLIES = 5
+    model_settings.CHAT_RATE_LIMITS = ["100/1m"]
+    model_settings.CHAT_CACHE_BACKEND = "off"
+    cap = Decimal("0.00004")
+    model_settings.CHAT_SITE_BUDGET_COST_PER_DAY = str(cap)
+    fake_model.usage = (40, 4)
+    monkeypatch.setattr("tests.api.asgi.WAIT", 90)  # 50 requests on a busy machine
+
+    @sync_to_async
+    def keys() -> list[str]:
+        return [make_key(factories.user(f"user{i}")) for i in range(10)]
+
+    users = await keys()
+    responses = await asyncio.gather(
+        *(post(users[i % 10], ask(f"Question {i}")) for i in range(50))
+    )
+    statuses = [r.status_code for r in responses]
+    refused = [error_of(r)["code"] for r in responses if r.status_code != 200]
+    assert 0 < statuses.count(200) < 50, statuses
+    assert set(refused) <= {"budget_exhausted", "busy"}, refused
+    calls = [c async for c in ModelCall.objects.all()]
+    assert len(calls) == statuses.count(200)
+    spent = sum((c.cost for c in calls), Decimal(0))
+    one_reservation = max(c.cost for c in calls)  # the hold is at least a reply's cost
+    assert spent <= cap + one_reservation, (spent, cap)
+    (status,) = await site_status()
+    assert status.cost_used == spent
