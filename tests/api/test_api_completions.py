@@ -357,3 +357,18 @@ async def test_fifty_concurrent_requests_from_ten_users_stay_within_the_site_cap
     assert spent <= cap + one_reservation, (spent, cap)
     (status,) = await site_status()
     assert status.cost_used == spent
+
+
+async def test_an_api_client_counts_as_the_replys_watcher(
+    key, fake_model, model_settings
+):
+    """With CHAT_UNWATCHED_REPLY_GRACE_SECONDS on, a reply longer than the grace
+    runs to its end while its API client waits for it."""
+    model_settings.CHAT_UNWATCHED_REPLY_GRACE_SECONDS = 0.2
+    fake_model.tokens = [f"w{i} " for i in range(12)]
+    fake_model.delay = 0.1
+    response = await post(key, ask())
+    assert response.status_code == 200
+    choice = response.json()["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    assert choice["message"]["content"] == "".join(fake_model.tokens)
