@@ -48,6 +48,6 @@ class NonceOpenIDConnectProvider(OpenIDConnectProvider):
         if not (
             isinstance(sent, str)
             and isinstance(got, str)
-            and hmac.compare_digest(sent, got)
+            and hmac.compare_digest(sent.encode(), got.encode())
         ):
             raise NonceMismatch()
