@@ -14,12 +14,14 @@ export class ApiError extends Error {
   }
 }
 
-async function request(url, { method = "GET" } = {}) {
+async function request(url, { method = "GET", json } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  if (json !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(url, {
     method,
     headers,
+    body: json === undefined ? undefined : JSON.stringify(json),
     credentials: "same-origin",
     cache: "no-store",
   });
@@ -53,3 +55,5 @@ export const getConversation = (id) => request(conversationUrl(id));
 export const deleteConversation = (id) =>
   request(conversationUrl(id), { method: "DELETE" });
 export const getUsage = () => request(body.usageUrl);
+export const savePreferences = (preferences) =>
+  request(body.preferencesUrl, { method: "PUT", json: preferences });
