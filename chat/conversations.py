@@ -98,7 +98,7 @@ def _title(content: str) -> str:
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
 
 
-def _refuse_blocked(user) -> None:
+def refuse_blocked(user) -> None:
     """A socket's user object is as old as the socket, so is_active is read afresh
     in the same database trip that stores the message: a user blocked (or deleted)
     since connecting starts nothing, at the price of one primary-key query; an
@@ -129,7 +129,7 @@ def exchange_create(
     needs no lookup first: in a conversation, (conversation, client id) is unique;
     a send that starts one names it after the user and the client id, so its resend
     collides on the conversation's key."""
-    _refuse_blocked(user)
+    refuse_blocked(user)
     try:
         with transaction.atomic():
             if conversation is None:
@@ -271,7 +271,7 @@ def redo_create(
     """Store the new `streaming` reply, checking again under the conversation's lock
     (two tabs may press the button at once). Regenerating supersedes the old reply
     and its continuations; continuing leaves them as they are."""
-    _refuse_blocked(user)
+    refuse_blocked(user)
     try:
         with transaction.atomic():
             # Updating the row locks it until commit: concurrent redos queue here.
@@ -390,29 +390,74 @@ class ReplyOutcome:
     # its tool steps as the page shows them.
     rounds: list = field(default_factory=list)
     tool_steps: list = field(default_factory=list)
+    # The API key the turn was asked with (None: the page), for the ledger.
+    api_key_id: int | None = None
 
     def usage_fields(self) -> dict:
         """The values of chat.models.USAGE_FIELDS, as the models take them."""
         return {name: getattr(self, name) for name in USAGE_FIELDS}
 
 
+def reply_final(outcome: ReplyOutcome) -> dict:
+    """The reply's fields once it ended, as reply_finish stores them."""
+    now = timezone.now()
+    return {
+        "content": outcome.content,
+        "status": outcome.status,
+        "model": outcome.model,
+        **outcome.usage_fields(),
+        "cache_key": outcome.cache_key,
+        "truncated": outcome.truncated,
+        "tool_steps": outcome.tool_steps,
+        "finished": now,
+        "updated": now,
+    }
+
+
+def ledger_rows(
+    *, user, outcome: ReplyOutcome, conversation=None, message=None
+) -> list[ModelCall]:
+    """A reply's ledger rows: one per attempt that failed before any text, then
+    the call that gave the reply (one per model call of a tool turn)."""
+    where = {
+        "user": user,
+        "conversation": conversation,
+        "message": message,
+        "api_key_id": outcome.api_key_id,
+    }
+    failed = [
+        ModelCall(
+            **where,
+            model=call.model,
+            catalogue_key=call.catalogue_key,
+            endpoint=call.endpoint,
+            status=Message.Status.FAILED,
+            duration_ms=call.duration_ms,
+            error_code=call.error_code,
+            run_id=call.run_id,
+        )
+        for call in outcome.failed_calls
+    ]
+    answered = [
+        ModelCall(
+            **where,
+            model=outcome.model,
+            catalogue_key=outcome.catalogue_key,
+            endpoint=outcome.endpoint,
+            cache_hit=outcome.cache_hit,
+            **usage,
+        )
+        for usage in _ledger_rows(outcome)
+    ]
+    return [*failed, *answered]
+
+
 @sync_to_async
 def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
-    """Store the reply's final text, status, usage and cost, and its ledger row."""
+    """Store the reply's final text, status, usage and cost, and its ledger rows."""
     reply = exchange.reply
+    final = reply_final(outcome)
     with transaction.atomic():
-        now = timezone.now()
-        final = {
-            "content": outcome.content,
-            "status": outcome.status,
-            "model": outcome.model,
-            **outcome.usage_fields(),
-            "cache_key": outcome.cache_key,
-            "truncated": outcome.truncated,
-            "tool_steps": outcome.tool_steps,
-            "finished": now,
-            "updated": now,
-        }
         # Only a reply still streaming: if a sweeper already judged it dead and
         # billed it, it must not be billed twice.
         claimed = Message.objects.filter(
@@ -422,35 +467,16 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             reply.refresh_from_db()
             return reply
         ModelCall.objects.bulk_create(
-            ModelCall(
+            ledger_rows(
                 user=user,
+                outcome=outcome,
                 conversation=exchange.conversation,
                 message=reply,
-                model=call.model,
-                catalogue_key=call.catalogue_key,
-                endpoint=call.endpoint,
-                status=Message.Status.FAILED,
-                duration_ms=call.duration_ms,
-                error_code=call.error_code,
-                run_id=call.run_id,
             )
-            for call in outcome.failed_calls
         )
-        ModelCall.objects.bulk_create(
-            ModelCall(
-                user=user,
-                conversation=exchange.conversation,
-                message=reply,
-                model=outcome.model,
-                catalogue_key=outcome.catalogue_key,
-                endpoint=outcome.endpoint,
-                status=usage["status"],
-                cache_hit=outcome.cache_hit,
-                **{k: v for k, v in usage.items() if k != "status"},
-            )
-            for usage in _ledger_rows(outcome)
+        Conversation.objects.filter(pk=exchange.conversation.pk).update(
+            updated=final["updated"]
         )
-        Conversation.objects.filter(pk=exchange.conversation.pk).update(updated=now)
     # What was written, without reading it back.
     for name, value in final.items():
         setattr(reply, name, value)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from chat import conversations, protocol, shutdown
+from chat import conversations, ephemeral, protocol, shutdown
 from chat.cache.keys import generation_params
 from chat.cache.replies import (
     CachedReply,
@@ -78,10 +78,17 @@ class Turn:
     route: Route | None = None
     # The tools it may call (chat.tools); None: a plain reply.
     tools: ToolTurn | None = None
+    # The API key it was asked with (None: the page), named in its ledger rows.
+    api_key_id: int | None = None
 
     @property
     def reply_id(self) -> str:
         return str(self.exchange.reply.id)
+
+    @property
+    def stored(self) -> bool:
+        """False for a stateless API request (chat/ephemeral.py)."""
+        return self.exchange.conversation is not None
 
 
 async def turn_begin(
@@ -261,11 +268,14 @@ async def turn_begin_messages(
     client_id: uuid.UUID,
     messages: list[BaseMessage],
     model_key: str | None = None,
+    store: bool = True,
+    api_key_id: int | None = None,
 ) -> Turn:
     """A turn on a client's own list of messages (the OpenAI-compatible API) instead
     of a stored conversation: every message is cleaned, every user message screened,
-    the list (trimmed to the window) follows the system prompt, and a new
-    conversation stores the last user message and the reply, as a send does."""
+    the list (trimmed to the window) follows the system prompt; with `store`, a new
+    conversation keeps the last user message and the reply, as a send does, else
+    nothing is kept but the ledger (chat/ephemeral.py)."""
     model = chat_models.model_name()
     turn_id = uuid.uuid4().hex[:12]
     max_chars = settings.CHAT_MAX_MESSAGE_CHARS
@@ -287,19 +297,29 @@ async def turn_begin_messages(
     except BlockedInput as exc:
         await records.error_record(exc, user=user, kind="input_guard", turn_id=turn_id)
         raise
-    exchange = await _store(
-        admission,
-        conversations.exchange_create(
+    if not store:
+        begin = ephemeral.exchange_begin(user=user, model=model)
+    else:
+        begin = conversations.exchange_create(
             user=user,
             conversation=None,
             client_id=client_id,
             content=new.content,
             model=model,
             flags=flags,
-        ),
-    )
+        )
+    exchange = await _store(admission, begin)
     return Turn(
-        turn_id, user, exchange, model, prompt, canary, flags, admission, route=route
+        turn_id,
+        user,
+        exchange,
+        model,
+        prompt,
+        canary,
+        flags,
+        admission,
+        route=route,
+        api_key_id=api_key_id,
     )
 
 
@@ -409,9 +429,9 @@ def _config(turn: Turn) -> dict:
         "metadata": {
             "turn_id": turn.id,
             "user_id": getattr(turn.user, "pk", None),
-            "conversation_id": str(exchange.conversation.id),
+            "conversation_id": str(exchange.conversation.id) if turn.stored else None,
             "message_id": turn.reply_id,
-            "user_message_id": str(exchange.user_message.id),
+            "user_message_id": str(exchange.user_message.id) if turn.stored else None,
         },
     }
 
@@ -539,7 +559,7 @@ async def _stream(run: ReplyRun) -> None:
             if safe:
                 run.shown.append(safe)
                 hub.publish(turn.reply_id, safe)
-            if time.monotonic() >= next_checkpoint:
+            if turn.stored and time.monotonic() >= next_checkpoint:
                 next_checkpoint = time.monotonic() + checkpoint_every
                 try:
                     await conversations.reply_checkpoint(
@@ -665,6 +685,7 @@ def _outcome(run: ReplyRun) -> ReplyOutcome:
         truncated=run.truncated,
         rounds=run.turn.tools.rounds if run.turn.tools else [],
         tool_steps=run.turn.tools.steps if run.turn.tools else [],
+        api_key_id=run.turn.api_key_id,
     )
 
 
@@ -693,11 +714,10 @@ async def _store_and_close(run: ReplyRun, outcome: ReplyOutcome) -> None:
     the stored reply; if storing fails, the log still ends, with the text."""
     turn, error = run.turn, run.error
     hub = get_hub()
+    finish = conversations.reply_finish if turn.stored else ephemeral.reply_finish
     try:
         reply = await save_with_retry(
-            lambda: conversations.reply_finish(
-                user=turn.user, exchange=turn.exchange, outcome=outcome
-            ),
+            lambda: finish(user=turn.user, exchange=turn.exchange, outcome=outcome),
             what=f"reply {turn.reply_id}",
         )
         if error is not None:
@@ -707,7 +727,7 @@ async def _store_and_close(run: ReplyRun, outcome: ReplyOutcome) -> None:
                 kind="output_guard" if isinstance(error, BlockedOutput) else "reply",
                 turn_id=turn.id,
                 conversation=turn.exchange.conversation,
-                message=reply,
+                message=reply if turn.stored else None,
                 endpoint=outcome.endpoint,
             )
             hub.note(
