@@ -14,12 +14,14 @@ export class ApiError extends Error {
   }
 }
 
-async function request(url, { method = "GET" } = {}) {
+async function request(url, { method = "GET", json = undefined } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  if (json !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(url, {
     method,
     headers,
+    body: json === undefined ? undefined : JSON.stringify(json),
     credentials: "same-origin",
     cache: "no-store",
   });
@@ -53,3 +55,6 @@ export const getConversation = (id) => request(conversationUrl(id));
 export const deleteConversation = (id) =>
   request(conversationUrl(id), { method: "DELETE" });
 export const getUsage = () => request(body.usageUrl);
+/** Show the branch through a message (another version) in every tab. */
+export const showVersion = (id, message) =>
+  request(`${conversationUrl(id)}active/`, { method: "POST", json: { message } });
