@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from chat import views, webapp
+from chat import feedback_views, share_views, views, webapp
 from chat.catalogue.urls import urlpatterns as catalogue_urls
 
 app_name = "chat"
@@ -13,6 +13,22 @@ urlpatterns = [
         "api/conversations/<uuid:pk>/",
         views.conversation_detail,
         name="conversation-detail",
+    ),
+    path(
+        "api/conversations/<uuid:pk>/share/",
+        share_views.conversation_share,
+        name="conversation-share",
+    ),
+    path(
+        "api/messages/<uuid:pk>/feedback/",
+        feedback_views.message_feedback,
+        name="message-feedback",
+    ),
+    path("share/<str:token>/", share_views.share_page, name="share"),
+    path(
+        "share/<str:token>/continue/",
+        share_views.share_continue,
+        name="share-continue",
     ),
     path("api/usage/", views.usage_summary, name="usage"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="jsi18n"),

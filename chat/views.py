@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from chat import conversations, usage
+from chat import conversations, feedback, usage
 from chat.errors import NotFound, Unauthenticated
 from chat.llm.chat_models import is_demo, model_name
 from chat.protocol import usage_of
@@ -70,6 +70,8 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
     if request.method == "DELETE":
         await conversations.conversation_delete(conversation=conversation)
         return JsonResponse({"deleted": str(pk)})
+    shown = await conversations.messages_shown(conversation=conversation)
+    rated = await feedback.feedback_of(messages=shown)
     messages = [
         {
             "id": str(m.id),
@@ -83,8 +85,9 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             "ttft_ms": m.ttft_ms,
             "continues": str(m.continues_id) if m.continues_id else None,
             "created": m.created,
+            "feedback": rated.get(m.id),
         }
-        for m in await conversations.messages_shown(conversation=conversation)
+        for m in shown
     ]
     return JsonResponse(
         {"id": str(conversation.id), "title": conversation.title, "messages": messages}
