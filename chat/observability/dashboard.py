@@ -14,7 +14,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
-from chat import usage
+from chat import feedback, usage
 from chat.llm.registry import COST_QUANTUM
 from chat.models import ErrorRecord
 from chat.observability.charts import compact, money, stacked_bars
@@ -106,7 +106,8 @@ def _by_day(rows, key: str, amount: str) -> dict[str, dict[date, float]]:
 
 def usage_report(span: DateRange) -> dict:
     """The dashboard's figures for a range of days: totals, per-day charts by model,
-    per-model table, top users, cache savings and latency percentiles."""
+    per-model table, top users, cache savings, latency percentiles and the share
+    of replies rated thumbs up per model."""
     since, until = span.since, span.until
     # One GROUP BY (day, model) feeds the charts, the per-model table and the totals.
     daily = list(usage.usage_by_day(since=since, until=until))
@@ -156,6 +157,7 @@ def usage_report(span: DateRange) -> dict:
         "cache_rate_text": f"{cache.hits / lookups:.1%}" if lookups else "—",
         "latency": latency_rows,
         "errors": errors,
+        "approval": feedback.approval_by_model(since=since, until=until),
     }
 
 
