@@ -109,15 +109,17 @@ def approval_by_model(*, since: datetime, until: datetime) -> list[dict]:
 
 
 def _prompt(reply: Message) -> str:
-    """The user message a reply answers: through the chain of continuations."""
-    while reply.reply_to_id is None and reply.continues_id is not None:
-        reply = Message.objects.select_related("reply_to").get(pk=reply.continues_id)
-    return reply.reply_to.content if reply.reply_to_id else ""
+    """The user message a reply answers (above a continuation, the reply it
+    carries on)."""
+    message = reply.parent
+    while message is not None and message.role != Message.Role.USER:
+        message = message.parent
+    return message.content if message is not None else ""
 
 
 def dataset_rows(feedback: QuerySet) -> Iterator[dict]:
     """The rated exchanges for evaluations: prompt, reply, rating, comment, model."""
-    rows = feedback.select_related("message", "message__reply_to").order_by("pk")
+    rows = feedback.select_related("message__parent").order_by("pk")
     for row in rows.iterator(chunk_size=500):
         yield {
             "prompt": _prompt(row.message),

@@ -21,7 +21,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
-from chat import conversations
+from chat import conversations, tree
 from chat.errors import InvalidInput, LinkRevoked, NotFound
 from chat.models import Conversation, Message, Share
 
@@ -34,14 +34,14 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def snapshot(messages: list[Message]) -> list[dict]:
-    """What a share keeps of the path: finished text only (a continuation joins
-    the reply it carries on, as the page shows it)."""
+def snapshot(path: list[Message]) -> list[dict]:
+    """What a share keeps of the active path: finished text only (a continuation,
+    a reply below a reply, joins the one it carries on, as the page shows it)."""
     kept: list[dict] = []
-    for message in messages:
+    for message in path:
         if message.status == Message.Status.STREAMING or not message.content:
             continue
-        if message.continues_id and kept and kept[-1]["role"] == message.role:
+        if kept and kept[-1]["role"] == message.role == Message.Role.ASSISTANT:
             kept[-1]["content"] += message.content
             continue
         kept.append(
@@ -63,7 +63,7 @@ async def share_create(
     conversation = await conversations.conversation_get(
         user=user, conversation_id=conversation_id
     )
-    messages = snapshot(await conversations.messages_shown(conversation=conversation))
+    messages = snapshot(await tree.aactive_path(conversation))
     if not messages:
         raise InvalidInput("There is nothing to share yet: this conversation is empty.")
     token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -126,32 +126,27 @@ def share_get(token: str) -> Share:
 
 def share_continue(*, user, token: str) -> Conversation:
     """A copy of the shared conversation in the user's own account, to carry on:
-    the messages as shared, not billed to anyone (no ledger rows)."""
+    one path of the messages as shared, billed to no one (no ledger rows)."""
     share = share_get(token)
+    start = timezone.now()
+    rows, parent = [], None
     with transaction.atomic():
         copy = Conversation.objects.create(user=user, title=share.title)
-        previous_user = None
-        rows = []
         for shared in share.messages:
-            row = Message(
+            parent = Message(
                 conversation=copy,
+                parent=parent,
                 role=shared["role"],
                 content=shared["content"],
                 model=shared.get("model", ""),
             )
-            if row.role == Message.Role.ASSISTANT and previous_user is not None:
-                row.reply_to, previous_user = previous_user, None
-            elif row.role == Message.Role.USER:
-                previous_user = row
-            rows.append(row)
+            rows.append(parent)
         Message.objects.bulk_create(rows)
-        # Stored one after another, so the order reads as shared.
-        _keep_order(rows)
+        # One after another (bulk_create stamps them all alike): versions and
+        # the page order by creation.
+        for position, row in enumerate(rows):
+            row.created = start + timedelta(microseconds=position)
+        Message.objects.bulk_update(rows, ["created"])
+        copy.active_leaf = parent
+        copy.save(update_fields=["active_leaf"])
     return copy
-
-
-def _keep_order(rows: list[Message]) -> None:
-    now = timezone.now()
-    for position, row in enumerate(rows):
-        row.created = now + timedelta(microseconds=position)
-    Message.objects.bulk_update(rows, ["created"])

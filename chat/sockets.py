@@ -54,6 +54,13 @@ async def socket_unregister(*, user_id: int, channel_name: str) -> None:
         _local.get(user_id, {}).pop(channel_name, None)
 
 
+async def user_broadcast(user_id: int, frame: dict) -> None:
+    """Send a frame to every open socket of a user, in every process."""
+    await get_channel_layer().group_send(
+        user_group(user_id), {"type": "user.frame", "frame": frame}
+    )
+
+
 @receiver(user_logged_out)
 def close_sockets_on_logout(sender, request, user, **kwargs) -> None:
     """Logging out ends the session for every open socket too."""

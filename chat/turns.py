@@ -33,6 +33,7 @@ from chat.cache.replies import (
 from chat.catalogue.turns import Route, route_for
 from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
 from chat.delivery import get_hub, watchers
+from chat.edits import edit_create, edit_plan
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
 from chat.final_save import save_with_retry
 from chat.guards.injection import make_canary
@@ -89,9 +90,11 @@ async def turn_begin(
     content: str,
     model_key: str | None = None,
     preset_id: int | None = None,
+    edits: uuid.UUID | None = None,
 ) -> Turn:
-    """Check and store a new message; a resend of a known client id returns its turn,
-    even one arriving on another process at the same instant (chat/send_locks.py)."""
+    """Check and store a new message (or, with `edits`, a new version of that user
+    message: chat/edits.py); a resend of a known client id returns its turn, even
+    one arriving on another process at the same instant (chat/send_locks.py)."""
     async with send_lock(user_id=user.pk, client_id=client_id):
         return await _turn_begin(
             user=user,
@@ -100,6 +103,7 @@ async def turn_begin(
             content=content,
             model_key=model_key,
             preset_id=preset_id,
+            edits=edits,
         )
 
 
@@ -111,6 +115,7 @@ async def _turn_begin(
     content: str,
     model_key: str | None,
     preset_id: int | None,
+    edits: uuid.UUID | None = None,
 ) -> Turn:
     """Check and store a new message; a resend of a known client id returns its turn.
 
@@ -124,14 +129,22 @@ async def _turn_begin(
     try:
         text = clean_user_text(content, max_chars=settings.CHAT_MAX_MESSAGE_CHARS)
         flags = screen_input(text)
-        conversation = None
+        conversation = before = None
         history: list[BaseMessage] = []
-        if conversation_id is not None:
+        if edits is not None:
+            plan = await edit_plan(
+                user=user, message_id=edits, conversation_id=conversation_id
+            )
+            conversation, before = plan.conversation, plan.message
+        elif conversation_id is not None:
             conversation = await conversations.conversation_get(
                 user=user, conversation_id=conversation_id
             )
+        if conversation is not None:
             history = prompts.history_messages(
-                await conversations.history_get(conversation=conversation)
+                await conversations.history_get(
+                    conversation=conversation, before=before
+                )
             )
         route = await route_for(
             user=user,
@@ -154,17 +167,27 @@ async def _turn_begin(
                 exc, user=user, kind="input_guard", turn_id=turn_id
             )
         raise
-    exchange = await _store(
-        admission,
-        conversations.exchange_create(
+    store = (
+        edit_create(
+            user=user,
+            client_id=client_id,
+            message_id=edits,
+            conversation_id=conversation_id,
+            content=text,
+            model=model,
+            flags=flags,
+        )
+        if edits is not None
+        else conversations.exchange_create(
             user=user,
             conversation=conversation,
             client_id=client_id,
             content=text,
             model=model,
             flags=flags,
-        ),
+        )
     )
+    exchange = await _store(admission, store)
     if not exchange.created:
         return Turn(turn_id, user, exchange, model)
     await route.remember(exchange.conversation)

@@ -15,6 +15,11 @@ urlpatterns = [
         name="conversation-detail",
     ),
     path(
+        "api/conversations/<uuid:pk>/active/",
+        views.active_branch,
+        name="conversation-active",
+    ),
+    path(
         "api/conversations/<uuid:pk>/share/",
         share_views.conversation_share,
         name="conversation-share",

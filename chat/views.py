@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from chat import conversations, feedback, usage
-from chat.errors import NotFound, Unauthenticated
+from chat import conversations, feedback, sockets, tree, usage
+from chat.errors import ChatError, InvalidInput, NotFound, Unauthenticated
+from chat.guards.json_limits import loads_limited
 from chat.llm.chat_models import is_demo, model_name
 from chat.protocol import usage_of
 from chat.rendering import render_markdown
@@ -70,11 +71,14 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
     if request.method == "DELETE":
         await conversations.conversation_delete(conversation=conversation)
         return JsonResponse({"deleted": str(pk)})
-    shown = await conversations.messages_shown(conversation=conversation)
-    rated = await feedback.feedback_of(messages=shown)
+    path = await tree.apath_with_versions(conversation)
+    roles = {m.id: m.role for m, _ in path}
+    rated = await feedback.feedback_of(messages=[m for m, _ in path])
     messages = [
         {
             "id": str(m.id),
+            "parent": str(m.parent_id) if m.parent_id else None,
+            "versions": [str(v) for v in versions],
             "role": m.role,
             "content": m.content,
             "html": render_markdown(m.content) if m.role == "assistant" else None,
@@ -83,15 +87,49 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             "cost": f"{m.cost:.8f}" if m.role == "assistant" else None,
             "model": m.model,
             "ttft_ms": m.ttft_ms,
-            "continues": str(m.continues_id) if m.continues_id else None,
+            "continues": (
+                str(m.parent_id)
+                if roles.get(m.parent_id) == m.role == "assistant"
+                else None
+            ),
             "created": m.created,
             "feedback": rated.get(m.id),
         }
-        for m in shown
+        for m, versions in path
     ]
     return JsonResponse(
         {"id": str(conversation.id), "title": conversation.title, "messages": messages}
     )
+
+
+@require_http_methods(["POST"])
+@_api_login_required
+async def active_branch(request: HttpRequest, pk: uuid.UUID) -> JsonResponse:
+    """Show another version: the branch through `message` (to the newest leaf below
+    it) becomes the conversation's active path, for every tab of the user."""
+    try:
+        data = loads_limited(
+            request.body.decode(errors="replace") or "{}", max_bytes=1024, what="body"
+        )
+        try:
+            message_id = uuid.UUID(str(data["message"]))
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput(
+                'The body must be {"message": "<message id>"}.'
+            ) from None
+        leaf = await tree.version_show(
+            user=request.user, conversation_id=pk, message_id=message_id
+        )
+    except ChatError as exc:
+        return error_response(exc)
+    frame = {
+        "type": "branch",
+        "conversation": str(pk),
+        "message": str(message_id),
+        "leaf": str(leaf.id),
+    }
+    await sockets.user_broadcast(request.user.pk, frame)
+    return JsonResponse(frame)
 
 
 @_api_login_required

@@ -21,10 +21,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def reply(user):
     conv = factories.conversation(user, model_key="fast")
-    question = factories.message(conv, content="What is 2+2?")
-    answer = factories.message(
-        conv, role="assistant", content="4", reply_to=question, model="gpt-4o-mini"
-    )
+    factories.message(conv, content="What is 2+2?")
+    answer = factories.message(conv, role="assistant", content="4", model="gpt-4o-mini")
     factories.model_call(
         user, conversation=conv, message=answer, catalogue_key="fast-entry"
     )
@@ -116,7 +114,7 @@ def test_someone_elses_reply_is_answered_like_an_unknown_one(client, other_user,
 
 def test_a_user_message_or_a_streaming_reply_cannot_be_rated(client, user, reply):
     client.force_login(user)
-    assert _rate(client, reply.reply_to, rating="up").status_code == 404
+    assert _rate(client, reply.parent, rating="up").status_code == 404
     reply.status = "streaming"
     reply.save()
     response = _rate(client, reply, rating="up")
@@ -144,9 +142,9 @@ def test_feedback_needs_login_and_csrf(user, reply):
 
 def _rated(user, model, rating, **fields):
     conv = factories.conversation(user)
-    question = factories.message(conv, content=f"q {model} {rating}")
+    factories.message(conv, content=f"q {model} {rating}")
     answer = factories.message(
-        conv, role="assistant", content=f"a {model}", reply_to=question, model=model
+        conv, role="assistant", content=f"a {model}", model=model
     )
     return Feedback.objects.create(
         message=answer, user=user, rating=rating, model=model, **fields

@@ -17,12 +17,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def conversation(user):
     conv = factories.conversation(user, title="Colours")
-    question = factories.message(conv, content="Name a <b>colour</b>")
+    factories.message(conv, content="Name a <b>colour</b>")
     factories.message(
         conv,
         role="assistant",
         content="**Red**, <script>alert(1)</script>",
-        reply_to=question,
         model="gpt-4o-mini",
     )
     return conv
@@ -190,7 +189,8 @@ def test_continue_copies_the_shared_conversation_into_the_readers_account(
         ("user", ""),
         ("assistant", "gpt-4o-mini"),
     ]
-    assert rows[1].reply_to_id == rows[0].pk
+    assert rows[1].parent_id == rows[0].pk and rows[0].parent_id is None
+    assert copy.active_leaf_id == rows[1].pk
     assert rows[1].content == "**Red**, <script>alert(1)</script>"
     assert not ModelCall.objects.exists(), "a copy is billed to no one"
     assert Message.objects.filter(conversation=conversation).count() == 2

@@ -20,10 +20,8 @@ SECRET_TEXT = "my passport number is X1234567"
 
 def _rated(user, model, rating, *, comment=""):
     conv = factories.conversation(user)
-    question = factories.message(conv, content=f"question for {model}")
-    answer = factories.message(
-        conv, role="assistant", content=f"answer by {model}", reply_to=question
-    )
+    factories.message(conv, content=f"question for {model}")
+    answer = factories.message(conv, role="assistant", content=f"answer by {model}")
     return Feedback.objects.create(
         message=answer, user=user, rating=rating, model=model, comment=comment
     )
