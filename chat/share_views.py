@@ -58,9 +58,11 @@ async def conversation_share(request: HttpRequest, pk: uuid.UUID) -> JsonRespons
 
 
 def _public(response: HttpResponse) -> HttpResponse:
-    """Kept out of search engines, and the token out of Referer headers."""
+    """Kept out of search engines, and the token out of Referer headers sent to
+    other sites (same-origin, not no-referrer: a form POST must carry its Origin
+    for the CSRF check)."""
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -71,7 +71,7 @@ def test_anyone_with_the_link_reads_the_conversation_sanitised_and_noindex(
     assert "Name a colour" in html or "Name a &lt;b&gt;colour" in html
     assert '<meta name="robots" content="noindex, nofollow">' in html
     assert page["X-Robots-Tag"] == "noindex, nofollow"
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     assert "script-src 'self' 'nonce-" in page["Content-Security-Policy"]
     assert "no-store" in page["Cache-Control"]
     assert "alice" not in html, "no owner name unless they opt in"

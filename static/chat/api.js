@@ -14,12 +14,14 @@ export class ApiError extends Error {
   }
 }
 
-async function request(url, { method = "GET" } = {}) {
+async function request(url, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(url, {
     method,
     headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
     credentials: "same-origin",
     cache: "no-store",
   });
@@ -53,3 +55,14 @@ export const getConversation = (id) => request(conversationUrl(id));
 export const deleteConversation = (id) =>
   request(conversationUrl(id), { method: "DELETE" });
 export const getUsage = () => request(body.usageUrl);
+export const getShare = (id) => request(`${conversationUrl(id)}share/`);
+export const createShare = (id, showName) =>
+  request(`${conversationUrl(id)}share/`, { method: "POST", body: { show_name: showName } });
+export const revokeShare = (id) => request(`${conversationUrl(id)}share/`, { method: "DELETE" });
+// data-feedback-url is the URL of a placeholder message id (the nil UUID).
+const NIL = "00000000-0000-0000-0000-000000000000";
+export const rateReply = (id, rating, comment = "") =>
+  request(body.feedbackUrl.replace(NIL, encodeURIComponent(id)), {
+    method: "POST",
+    body: { rating, comment },
+  });

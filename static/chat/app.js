@@ -6,6 +6,7 @@
 import * as api from "./api.js";
 import { loadLibraries } from "./blocks.js";
 import { Composer } from "./composer.js";
+import { rate } from "./feedback.js";
 import { format, gettext } from "./i18n.js";
 import { Notices } from "./notices.js";
 import {
@@ -25,6 +26,7 @@ import {
   isBusy,
   step,
 } from "./reply-state.js";
+import { ShareDialog } from "./share.js";
 import { installShortcuts } from "./shortcuts.js";
 import { Sidebar } from "./sidebar.js";
 import { ChatSocket } from "./socket.js";
@@ -105,6 +107,20 @@ const sidebar = new Sidebar(
     onDelete: confirmDelete,
     onNew: () => newChat(),
   },
+);
+const shareDialog = new ShareDialog(
+  {
+    opener: $("share-open"),
+    dialog: $("share-dialog"),
+    state: $("share-state"),
+    showName: $("share-show-name"),
+    link: $("share-link"),
+    url: $("share-url"),
+    copy: $("share-copy"),
+    create: $("share-create"),
+    revoke: $("share-revoke"),
+  },
+  { announce: (text) => notices.announce(text), copyText },
 );
 const socket = new ChatSocket(socketUrl(), {
   onReady: () => dispatch({ type: "ready" }),
@@ -305,6 +321,7 @@ function conversationFromUrl() {
 }
 
 function setUrl(id, { push }) {
+  shareDialog.setConversation(id);
   const url = new URL(window.location.href);
   url.hash = "";
   if (id) url.searchParams.set("c", id);
@@ -460,6 +477,13 @@ $("messages").addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button) return;
   const action = button.dataset.action;
+  if (action === "rate") {
+    rate(button, {
+      announce: (text) => notices.announce(text),
+      onError: (error) => notices.show(error.message),
+    });
+    return;
+  }
   if (action === "regenerate" || action === "continue") {
     if (button.getAttribute("aria-disabled") !== "true") {
       redo(action, button.closest(".msg").dataset.id);
