@@ -84,7 +84,7 @@ def test_a_share_link_opens_in_a_fresh_context_frozen_then_revoked(
     page, page_app, browser, screenshot_dir
 ):
     log_in(page, page_app)
-    share = page.get_by_role("button", name="Share")
+    share = page.get_by_role("button", name="Share", exact=True)
     expect(share).to_have_attribute("aria-disabled", "true")
     send(page, "Something worth sharing")
     watch_reply(page)
@@ -143,7 +143,7 @@ def test_a_share_link_opens_in_a_fresh_context_frozen_then_revoked(
     finally:
         context.close()
 
-    page.get_by_role("button", name="Share").click()
+    page.get_by_role("button", name="Share", exact=True).click()
     expect(dialog.locator("#share-state")).to_contain_text("Shared on")
     dialog.get_by_role("button", name="Revoke link").click()
     expect(dialog.locator("#share-state")).to_have_text(
