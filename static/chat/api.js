@@ -14,6 +14,7 @@ export class ApiError extends Error {
   }
 }
 
+<<<<<<< HEAD
 async function request(url, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
@@ -22,6 +23,16 @@ async function request(url, { method = "GET", body } = {}) {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
+=======
+async function request(url, { method = "GET", json = undefined } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: json === undefined ? undefined : JSON.stringify(json),
+>>>>>>> tree
     credentials: "same-origin",
     cache: "no-store",
   });
@@ -55,6 +66,7 @@ export const getConversation = (id) => request(conversationUrl(id));
 export const deleteConversation = (id) =>
   request(conversationUrl(id), { method: "DELETE" });
 export const getUsage = () => request(body.usageUrl);
+<<<<<<< HEAD
 export const getShare = (id) => request(`${conversationUrl(id)}share/`);
 export const createShare = (id, showName) =>
   request(`${conversationUrl(id)}share/`, { method: "POST", body: { show_name: showName } });
@@ -66,3 +78,8 @@ export const rateReply = (id, rating, comment = "") =>
     method: "POST",
     body: { rating, comment },
   });
+=======
+/** Show the branch through a message (another version) in every tab. */
+export const showVersion = (id, message) =>
+  request(`${conversationUrl(id)}active/`, { method: "POST", json: { message } });
+>>>>>>> tree
