@@ -104,4 +104,5 @@ def _message(message: dict, what: str) -> tuple[str | None, str, str, object]:
         role = None
     # Text parts are pieces of one text; other kinds hold separate items.
     glue = "" if content.get("content_type") == "text" else "\n\n"
-    return role, glue.join(texts), model if isinstance(model, str) else "", created
+    model = model[:100] if isinstance(model, str) else ""
+    return role, glue.join(texts), model, created

@@ -87,7 +87,13 @@ def export_markdown(conversation: Conversation) -> str:
     """The branch shown, as a person would read it."""
     lines = [f"# {conversation.title or 'Conversation'}", ""]
     lines.append(f"_Exported {timezone.localtime():%Y-%m-%d %H:%M}_")
+    previous = None
     for message in tree.active_path(conversation):
+        if previous == message.role == Message.Role.ASSISTANT:
+            # A continuation reads as the rest of the reply it carries on.
+            lines[-1] += message.content
+            continue
+        previous = message.role
         when = f"{timezone.localtime(message.created):%Y-%m-%d %H:%M}"
         if message.role == Message.Role.USER:
             heading = f"## You · {when}"

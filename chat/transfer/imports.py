@@ -23,6 +23,9 @@ from chat.transfer.exports import FORMAT, VERSION
 
 # ChatGPT's exports nest metadata deeply; our own files nest five levels.
 MAX_DEPTH = 64
+# Message.cost holds 14 digits, 8 after the point.
+COST_QUANTUM = Decimal("0.00000001")
+MAX_COST = Decimal(10**6)
 _USAGE = ("input_tokens", "cached_input_tokens", "output_tokens")
 
 
@@ -76,6 +79,14 @@ def _field(data: dict, name: str, kinds, what: str, default=None):
     return value
 
 
+def _whole(data: dict, name: str, what: str, default=None) -> int | None:
+    """A count or a duration: a whole number the database's columns can hold."""
+    value = _field(data, name, (int,), what, default)
+    if value is not None and not 0 <= value < 2**31:
+        raise BadFile(f"{what}: {name!r} is out of range.")
+    return value
+
+
 def _our_draft(item, index: int) -> Draft:
     if not isinstance(item, dict):
         raise BadFile(f"{where(index)}: must be an object.")
@@ -95,7 +106,7 @@ def _our_draft(item, index: int) -> Draft:
         model_key=(_field(item, "model", (str,), label, "") or "")[:64],
         system_prompt=_field(item, "system_prompt", (str,), label, "") or "",
         temperature=float(temperature) if temperature is not None else None,
-        max_output_tokens=_field(item, "max_output_tokens", (int,), label),
+        max_output_tokens=_whole(item, "max_output_tokens", label),
     )
 
 
@@ -118,14 +129,14 @@ def _our_node(item, what: str) -> Node:
     usage = _field(item, "usage", (dict,), what) or {}
     counts = {}
     for name in _USAGE:
-        value = _field(usage, name, (int,), what, 0) or 0
-        if value < 0:
-            raise BadFile(f"{what}: {name!r} is negative.")
-        counts[name] = value
+        counts[name] = _whole(usage, name, what, 0) or 0
     try:
         cost = Decimal(str(item.get("cost") or 0))
     except InvalidOperation:
         raise BadFile(f"{what}: 'cost' is not a number.") from None
+    if not (cost.is_finite() and 0 <= cost < MAX_COST):
+        raise BadFile(f"{what}: 'cost' is out of range.")
+    cost = cost.quantize(COST_QUANTUM)
     return Node(
         key=key,
         parent=_field(item, "parent", (str,), what),
@@ -137,9 +148,9 @@ def _our_node(item, what: str) -> Node:
         finished=moment(item.get("finished"), what),
         truncated=bool(item.get("truncated")),
         usage={**counts, "usage_estimated": bool(usage.get("estimated"))},
-        cost=cost if cost.is_finite() and cost >= 0 else Decimal(0),
-        ttft_ms=_field(item, "ttft_ms", (int,), what),
-        duration_ms=_field(item, "duration_ms", (int,), what),
+        cost=cost,
+        ttft_ms=_whole(item, "ttft_ms", what),
+        duration_ms=_whole(item, "duration_ms", what),
         skipped=not content.strip(),
     )
 

@@ -14,16 +14,6 @@ export class ApiError extends Error {
   }
 }
 
-<<<<<<< HEAD
-async function request(url, { method = "GET", body } = {}) {
-  const headers = { Accept: "application/json" };
-  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-=======
 async function request(url, { method = "GET", json = undefined } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
@@ -32,7 +22,6 @@ async function request(url, { method = "GET", json = undefined } = {}) {
     method,
     headers,
     body: json === undefined ? undefined : JSON.stringify(json),
->>>>>>> tree
     credentials: "same-origin",
     cache: "no-store",
   });
@@ -66,20 +55,17 @@ export const getConversation = (id) => request(conversationUrl(id));
 export const deleteConversation = (id) =>
   request(conversationUrl(id), { method: "DELETE" });
 export const getUsage = () => request(body.usageUrl);
-<<<<<<< HEAD
+/** Show the branch through a message (another version) in every tab. */
+export const showVersion = (id, message) =>
+  request(`${conversationUrl(id)}active/`, { method: "POST", json: { message } });
 export const getShare = (id) => request(`${conversationUrl(id)}share/`);
 export const createShare = (id, showName) =>
-  request(`${conversationUrl(id)}share/`, { method: "POST", body: { show_name: showName } });
+  request(`${conversationUrl(id)}share/`, { method: "POST", json: { show_name: showName } });
 export const revokeShare = (id) => request(`${conversationUrl(id)}share/`, { method: "DELETE" });
 // data-feedback-url is the URL of a placeholder message id (the nil UUID).
 const NIL = "00000000-0000-0000-0000-000000000000";
 export const rateReply = (id, rating, comment = "") =>
   request(body.feedbackUrl.replace(NIL, encodeURIComponent(id)), {
     method: "POST",
-    body: { rating, comment },
+    json: { rating, comment },
   });
-=======
-/** Show the branch through a message (another version) in every tab. */
-export const showVersion = (id, message) =>
-  request(`${conversationUrl(id)}active/`, { method: "POST", json: { message } });
->>>>>>> tree

@@ -112,6 +112,7 @@ def test_markdown_export_reads_the_branch_shown(client, user, branched):
     assert "Edited question" in text and "Edited answer" in text
     assert "First question" not in text and "Regenerated" not in text
     assert "## Assistant (m3)" in text
+    assert "Cut short, and on." in text, "a continuation joins its reply"
 
 
 def test_round_trip_export_then_import_gives_the_same_tree(client, user, branched):
@@ -267,6 +268,65 @@ BAD_FILES = {
             ],
         },
         "'role' must be",
+    ),
+    "a negative duration": (
+        {
+            "format": "djchat-conversations",
+            "version": 1,
+            "conversations": [
+                {
+                    "messages": [
+                        {"id": "a", "role": "user", "content": "hi"},
+                        {
+                            "id": "b",
+                            "parent": "a",
+                            "role": "assistant",
+                            "content": "yo",
+                            "ttft_ms": -5,
+                        },
+                    ]
+                }
+            ],
+        },
+        "'ttft_ms' is out of range",
+    ),
+    "a huge token count": (
+        {
+            "format": "djchat-conversations",
+            "version": 1,
+            "conversations": [
+                {
+                    "messages": [
+                        {
+                            "id": "a",
+                            "role": "assistant",
+                            "content": "hi",
+                            "usage": {"output_tokens": 2**40},
+                        },
+                    ]
+                }
+            ],
+        },
+        "'output_tokens' is out of range",
+    ),
+    "an absurd cost": (
+        {
+            "format": "djchat-conversations",
+            "version": 1,
+            "conversations": [
+                {
+                    "messages": [
+                        {
+                            "id": "a",
+                            "role": "assistant",
+                            "content": "hi",
+                            "cost": "1e30",
+                        },
+                    ]
+                }
+            ],
+        },
+        "'cost' is out of range",
     ),
     "a duplicate id": (
         {
