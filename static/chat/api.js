@@ -14,7 +14,7 @@ export class ApiError extends Error {
   }
 }
 
-async function request(url, { method = "GET", json = undefined } = {}) {
+async function request(url, { method = "GET", json } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   if (json !== undefined) headers["Content-Type"] = "application/json";
@@ -55,6 +55,8 @@ export const getConversation = (id) => request(conversationUrl(id));
 export const deleteConversation = (id) =>
   request(conversationUrl(id), { method: "DELETE" });
 export const getUsage = () => request(body.usageUrl);
+export const savePreferences = (preferences) =>
+  request(body.preferencesUrl, { method: "PUT", json: preferences });
 /** Show the branch through a message (another version) in every tab. */
 export const showVersion = (id, message) =>
   request(`${conversationUrl(id)}active/`, { method: "POST", json: { message } });

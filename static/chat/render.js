@@ -292,13 +292,15 @@ export function versionSwitcher(info) {
     return button;
   };
   const label = el("span", "msg-versions-label", `${info.index + 1}/${info.count}`);
-  label.setAttribute(
-    "aria-label",
-    format(gettext("Version %(index)s of %(count)s"), { index: info.index + 1, count: info.count }),
-  );
+  label.setAttribute("aria-hidden", "true");
+  const spoken = format(gettext("Version %(index)s of %(count)s"), {
+    index: info.index + 1,
+    count: info.count,
+  });
   box.append(
     arrow(info.prev, "‹", gettext("Previous version")),
     label,
+    srOnly(spoken),
     arrow(info.next, "›", gettext("Next version")),
   );
   return box;
