@@ -47,6 +47,13 @@ class NotFound(InvalidInput):
     status = 404
 
 
+class LinkRevoked(NotFound):
+    """A share link its owner (or an admin) revoked."""
+
+    message = "This link was revoked: the conversation is no longer shared."
+    status = 410
+
+
 class TooLong(ChatError):
     """The message is longer than the limit."""
 

@@ -466,3 +466,61 @@ class ToolArtefact(models.Model):
 
     def __str__(self) -> str:
         return f"artefact {self.pk}"
+
+
+class Feedback(models.Model):
+    """A user's thumbs up or down (and optional comment) on one reply, with the
+    model that wrote it: what the dashboard's approval rates and the evaluation
+    dataset (chat.feedback) are made of."""
+
+    class Rating(models.TextChoices):
+        UP = "up", "👍"
+        DOWN = "down", "👎"
+
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, related_name="feedback"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    rating = models.CharField(max_length=4, choices=Rating.choices)
+    comment = models.TextField(blank=True)
+    # Copied from the reply when rated: the provider's model name and the
+    # catalogue entry it ran on.
+    model = models.CharField(max_length=100, blank=True, db_index=True)
+    catalogue_key = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated"]
+        verbose_name_plural = "feedback"
+
+    def __str__(self) -> str:
+        return f"{self.get_rating_display()} on message {self.message_id}"
+
+
+class Share(models.Model):
+    """A read-only link to a conversation as it was when shared: the messages are
+    copied (a frozen snapshot), and only a SHA-256 digest of the link's token is
+    stored (chat.sharing)."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="shares"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    token_digest = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    # [{"role", "content", "model", "created"}, ...]: the active path when shared.
+    messages = models.JSONField(default=list)
+    show_name = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"share of conversation {self.conversation_id}"

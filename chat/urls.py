@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from chat import views, webapp
+from chat import feedback_views, share_views, transfer_views, views, webapp
 from chat.catalogue.urls import urlpatterns as catalogue_urls
 from chat.tools.urls import urlpatterns as tools_urls
 
@@ -10,6 +10,21 @@ app_name = "chat"
 urlpatterns = [
     path("", views.index, name="index"),
     path("api/conversations/", views.conversation_list, name="conversation-list"),
+    path(
+        "api/conversations/export/",
+        transfer_views.export_all,
+        name="export-all",
+    ),
+    path(
+        "api/conversations/import/",
+        transfer_views.conversation_import,
+        name="conversation-import",
+    ),
+    path(
+        "api/conversations/<uuid:pk>/export/",
+        transfer_views.conversation_export,
+        name="conversation-export",
+    ),
     path(
         "api/conversations/<uuid:pk>/",
         views.conversation_detail,
@@ -20,6 +35,23 @@ urlpatterns = [
         views.active_branch,
         name="conversation-active",
     ),
+    path(
+        "api/conversations/<uuid:pk>/share/",
+        share_views.conversation_share,
+        name="conversation-share",
+    ),
+    path(
+        "api/messages/<uuid:pk>/feedback/",
+        feedback_views.message_feedback,
+        name="message-feedback",
+    ),
+    path("share/<str:token>/", share_views.share_page, name="share"),
+    path(
+        "share/<str:token>/continue/",
+        share_views.share_continue,
+        name="share-continue",
+    ),
+    path("settings/data/", transfer_views.data_settings, name="data-settings"),
     path("api/usage/", views.usage_summary, name="usage"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="jsi18n"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from chat import conversations, sockets, tree, usage
+from chat import conversations, feedback, sockets, tree, usage
 from chat.errors import ChatError, InvalidInput, NotFound, Unauthenticated
 from chat.guards.json_limits import loads_limited
 from chat.llm.chat_models import is_demo, model_name
@@ -74,6 +74,7 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
         return JsonResponse({"deleted": str(pk)})
     path = await tree.apath_with_versions(conversation)
     roles = {m.id: m.role for m, _ in path}
+    rated = await feedback.feedback_of(messages=[m for m, _ in path])
     messages = [
         {
             "id": str(m.id),
@@ -95,6 +96,7 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             "tools": m.tool_steps,
             "truncated": m.truncated,
             "created": m.created,
+            "feedback": rated.get(m.id),
         }
         for m, versions in path
     ]

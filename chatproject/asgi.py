@@ -23,6 +23,7 @@ from channels.security.websocket import WebsocketDenier  # noqa: E402
 from chat.guards.origin import origin_allowed  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.shutdown import install_on_daphne, lifespan  # noqa: E402
+from chat.upload_limit import ImportSizeLimit  # noqa: E402
 
 
 class SiteOriginValidator:
@@ -40,7 +41,7 @@ class SiteOriginValidator:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": ImportSizeLimit(django_asgi_app),
         "websocket": SiteOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

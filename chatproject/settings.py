@@ -274,6 +274,9 @@ LLM_CONTEXT_WINDOW = env.int("LLM_CONTEXT_WINDOW", default=8192)
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=8000)
 # Largest accepted WebSocket frame in bytes; bigger frames close the socket (1009).
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=65536)
+# Largest conversation import accepted (our JSON or ChatGPT's conversations.json),
+# in bytes; a bigger upload is refused with 413 before its body is read.
+CHAT_IMPORT_MAX_BYTES = env.int("CHAT_IMPORT_MAX_BYTES", default=50 * 2**20)
 # How long deltas are held to coalesce them into one frame, in milliseconds.
 CHAT_COALESCE_MS = env.float("CHAT_COALESCE_MS", default=8.0)
 # Open sockets per user (browser tabs); one more is refused with close code 4429.

@@ -14,8 +14,10 @@ lives in templates/admin/chat/.
 from chat.admin import (  # noqa: F401  (each registers its models)
     conversations,
     errors,
+    feedback,
     model_calls,
     quotas,
+    shares,
     users,
 )
 from chat.catalogue import admin as catalogue_admin  # noqa: F401, E402

@@ -52,6 +52,7 @@ def admin_nav(active: str) -> list[tuple[str, str, bool]]:
         ("dashboard", "Usage dashboard", "admin:chat_modelcall_dashboard"),
         ("calls", "Model calls", "admin:chat_modelcall_changelist"),
         ("errors", "Errors", "admin:chat_errorrecord_changelist"),
+        ("feedback", "Feedback", "admin:chat_feedback_changelist"),
         (
             "users",
             "Users",

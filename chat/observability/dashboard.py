@@ -15,7 +15,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
-from chat import usage
+from chat import feedback, usage
 from chat.catalogue.store import catalogue_sync
 from chat.llm.registry import COST_QUANTUM
 from chat.models import ErrorRecord
@@ -108,8 +108,8 @@ def _by_day(rows, key: str, amount: str) -> dict[str, dict[date, float]]:
 
 def usage_report(span: DateRange) -> dict:
     """The dashboard's figures for a range of days: totals, per-day charts by
-    catalogue entry, per-entry table, top users, cache savings and latency
-    percentiles."""
+    catalogue entry, per-entry table, top users, cache savings, latency percentiles
+    and the share of replies rated thumbs up per model."""
     since, until = span.since, span.until
     catalogue_sync()  # cache hits are priced at the catalogue's prices now
     # One GROUP BY (day, entry, model) feeds the charts, the per-entry table and
@@ -172,6 +172,7 @@ def usage_report(span: DateRange) -> dict:
         "cache_rate_text": f"{cache.hits / lookups:.1%}" if lookups else "—",
         "latency": latency_rows,
         "errors": errors,
+        "approval": feedback.approval_by_model(since=since, until=until),
     }
 
 

@@ -67,3 +67,14 @@ export const savePreferences = (preferences) =>
 /** Show the branch through a message (another version) in every tab. */
 export const showVersion = (id, message) =>
   request(`${conversationUrl(id)}active/`, { method: "POST", json: { message } });
+export const getShare = (id) => request(`${conversationUrl(id)}share/`);
+export const createShare = (id, showName) =>
+  request(`${conversationUrl(id)}share/`, { method: "POST", json: { show_name: showName } });
+export const revokeShare = (id) => request(`${conversationUrl(id)}share/`, { method: "DELETE" });
+// data-feedback-url is the URL of a placeholder message id (the nil UUID).
+const NIL = "00000000-0000-0000-0000-000000000000";
+export const rateReply = (id, rating, comment = "") =>
+  request(body.feedbackUrl.replace(NIL, encodeURIComponent(id)), {
+    method: "POST",
+    json: { rating, comment },
+  });

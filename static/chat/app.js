@@ -6,6 +6,7 @@
 import * as api from "./api.js";
 import { loadLibraries } from "./blocks.js";
 import { Composer } from "./composer.js";
+import { rate } from "./feedback.js";
 import { format, gettext } from "./i18n.js";
 import { ModelPicker } from "./models.js";
 import { Notices } from "./notices.js";
@@ -30,6 +31,7 @@ import {
   isBusy,
   step,
 } from "./reply-state.js";
+import { ShareDialog } from "./share.js";
 import { installShortcuts } from "./shortcuts.js";
 import { Sidebar } from "./sidebar.js";
 import { ChatSocket } from "./socket.js";
@@ -146,6 +148,20 @@ const picker = new ModelPicker(
     onSaved: (text) => notices.announce(text),
     onChanged: (text) => notices.show(text, { kind: "info" }),
   },
+);
+const shareDialog = new ShareDialog(
+  {
+    opener: $("share-open"),
+    dialog: $("share-dialog"),
+    state: $("share-state"),
+    showName: $("share-show-name"),
+    link: $("share-link"),
+    url: $("share-url"),
+    copy: $("share-copy"),
+    create: $("share-create"),
+    revoke: $("share-revoke"),
+  },
+  { announce: (text) => notices.announce(text), copyText },
 );
 const socket = new ChatSocket(socketUrl(), {
   onReady: (hello) => {
@@ -466,6 +482,7 @@ function conversationFromUrl() {
 }
 
 function setUrl(id, { push }) {
+  shareDialog.setConversation(id);
   const url = new URL(window.location.href);
   url.hash = "";
   if (id) url.searchParams.set("c", id);
@@ -632,6 +649,13 @@ $("messages").addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button) return;
   const action = button.dataset.action;
+  if (action === "rate") {
+    rate(button, {
+      announce: (text) => notices.announce(text),
+      onError: (error) => notices.show(error.message),
+    });
+    return;
+  }
   if (action === "version") {
     showVersion(button.dataset.target);
     return;

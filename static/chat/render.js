@@ -206,7 +206,40 @@ function renderFooter(item, reply) {
   copy.innerHTML =
     '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><rect x="8" y="8" width="12" height="12" rx="2" fill="none" stroke="currentColor" stroke-width="1.8"/><path d="M16 8V6a2 2 0 0 0-2-2H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h2" fill="none" stroke="currentColor" stroke-width="1.8"/></svg>';
   footer.append(copy);
+  if (reply.status !== "streaming") footer.append(feedbackButtons(reply.feedback));
   footer.append(details(reply));
+}
+
+const UP_SVG =
+  '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M7 11v9H4v-9zm0 0l4-7a2 2 0 0 1 2 2v4h5.5a2 2 0 0 1 2 2.3l-1.2 6A2 2 0 0 1 17.3 20H7" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round"/></svg>';
+const DOWN_SVG =
+  '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M7 13V4H4v9zm0 0l4 7a2 2 0 0 0 2-2v-4h5.5a2 2 0 0 0 2-2.3l-1.2-6A2 2 0 0 0 17.3 4H7" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round"/></svg>';
+
+function thumb(rating, label, svg, pressed) {
+  const button = el("button", "btn btn-icon btn-tiny feedback-thumb");
+  button.type = "button";
+  button.dataset.action = "rate";
+  button.dataset.rating = rating;
+  button.setAttribute("aria-label", label);
+  button.setAttribute("aria-pressed", String(pressed));
+  button.title = label;
+  button.innerHTML = svg; // a constant
+  return button;
+}
+
+/** Thumbs up and down for a reply's footer, showing the rating given (feedback.js
+ * handles the clicks). */
+export function feedbackButtons(feedback) {
+  const group = el("span", "feedback");
+  group.setAttribute("role", "group");
+  group.setAttribute("aria-label", gettext("Rate this reply"));
+  const rating = feedback?.rating ?? null;
+  group.append(
+    thumb("up", gettext("Good reply"), UP_SVG, rating === "up"),
+    thumb("down", gettext("Bad reply"), DOWN_SVG, rating === "down"),
+  );
+  if (feedback?.comment) group.dataset.comment = feedback.comment;
+  return group;
 }
 
 const REGENERATE_SVG =

@@ -7,8 +7,8 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat.conversations import messages_shown
 from chat.models import Conversation, ErrorRecord, Message, ModelCall
+from chat.tree import aactive_path
 from tests.api.asgi import request
 from tests.api.auth import bearer
 
@@ -91,7 +91,7 @@ async def test_the_store_header_keeps_the_conversation(key, fake_model, model_se
     assert response.status_code == 200
     conversation = await Conversation.objects.aget()
     assert conversation.title == "Keep me"
-    shown = await messages_shown(conversation=conversation)
+    shown = await aactive_path(conversation)
     assert [(m.role, m.content) for m in shown] == [
         ("user", "Keep me"),
         ("assistant", "Hello, world!"),

@@ -95,3 +95,53 @@ def test_the_login_and_settings_pages_have_no_serious_violations(
     log_in(page, page_app, path="/settings/api-keys/")
     expect(page.locator("h1")).to_have_count(1)
     assert scan(page) == [], "API keys settings page"
+
+
+SHARE_LINK = """async (conversation) => {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const response = await fetch(`/api/conversations/${conversation}/share/`, {
+    method: "POST",
+    headers: {"X-CSRFToken": csrf, "Content-Type": "application/json"},
+    body: JSON.stringify({show_name: true}),
+  });
+  return (await response.json()).url;
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_share_and_data_pages_have_no_serious_violations(
+    page, page_app, browser, scheme
+):
+    page.emulate_media(color_scheme=scheme)
+    log_in(page, page_app)
+    send(page, f"A reply to share and scan in {scheme}, with `code` and words")
+    watch_reply(page)
+    reply = page.locator("#messages > .msg-assistant").last
+    reply.get_by_role("button", name="Good reply").click()
+    expect(reply.get_by_label("Why? (optional)")).to_be_visible()
+    assert scan(page) == [], "thumbs and the comment form"
+    page.get_by_role("button", name="Share", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Share this conversation")
+    dialog.get_by_role("button", name="Create link").click()
+    expect(dialog.get_by_label("Link")).not_to_have_value("")
+    assert scan(page) == [], "share dialog"
+    dialog.get_by_role("button", name="Close").click()
+
+    conversation = page.evaluate("() => new URL(location.href).searchParams.get('c')")
+    url = page.evaluate(SHARE_LINK, conversation)
+    page.goto(url)
+    expect(page.locator("#messages > .msg-assistant")).to_have_count(1)
+    assert scan(page) == [], "shared page, logged in"
+    context = browser.new_context()
+    reader = context.new_page()
+    reader.emulate_media(color_scheme=scheme)
+    try:
+        reader.goto(url)
+        expect(reader.locator("#messages > .msg-assistant")).to_have_count(1)
+        assert scan(reader) == [], "shared page, anonymous"
+    finally:
+        context.close()
+
+    page.goto(page_app[0] + "/settings/data/")
+    expect(page.get_by_role("heading", name="Your data")).to_be_visible()
+    assert scan(page) == [], "data settings page"

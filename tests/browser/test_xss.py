@@ -159,3 +159,54 @@ def test_xss_payloads_in_a_reply_stay_inert(page, xss_app, screenshot_dir):
     expect(page.locator("#messages > .msg-assistant")).to_contain_text("The end.")
     page.wait_for_timeout(300)
     _assert_inert(page, dialogs, foreign, "opened from history")
+
+
+SHARE = """async (conversation) => {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const response = await fetch(`/api/conversations/${conversation}/share/`, {
+    method: "POST",
+    headers: {"X-CSRFToken": csrf, "Content-Type": "application/json"},
+    body: "{}",
+  });
+  return (await response.json()).url;
+}"""
+
+
+def test_xss_payloads_in_a_shared_reply_stay_inert(page, browser, xss_app):
+    """The public page renders the same reply server-side, for anyone: no script
+    runs, no dialog opens, nothing loads from another origin."""
+    base_url = xss_app[0]
+    origin = urlsplit(base_url)
+    log_in(page, xss_app)
+    send(page, "Show me some tricky markup to share")
+    _, final = watch_reply(page)
+    assert final["status"] == "complete"
+    conversation = page.evaluate("() => new URL(location.href).searchParams.get('c')")
+    url = page.evaluate(SHARE, conversation)
+    assert url.startswith(f"{base_url}/share/")
+
+    context = browser.new_context()
+    reader = context.new_page()
+    dialogs: list[str] = []
+    foreign: list[str] = []
+    errors: list[str] = []
+    reader.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    reader.on(
+        "request",
+        lambda r: (
+            None if urlsplit(r.url).netloc == origin.netloc else foreign.append(r.url)
+        ),
+    )
+    reader.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        reader.goto(url)
+        expect(reader.locator("#messages > .msg-assistant")).to_contain_text("The end.")
+        link = reader.get_by_text("click me")
+        if link.count():
+            link.first.click()
+            reader.wait_for_timeout(300)
+        _assert_inert(reader, dialogs, foreign, "shared page")
+        assert reader.url == url
+        assert errors == []
+    finally:
+        context.close()
