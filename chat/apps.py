@@ -1,4 +1,18 @@
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+
+def repair_sqlite_search(using: str = "default", **kwargs) -> None:
+    """SQLite drops a table's triggers when a migration rebuilds it: put the
+    search index's back (chat.search.sqlite.repair)."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    from chat.search import sqlite
+
+    with connection.cursor() as cursor:
+        sqlite.repair(cursor)
 
 
 class ChatConfig(AppConfig):
@@ -15,3 +29,4 @@ class ChatConfig(AppConfig):
 
         # Non-streaming LangChain calls (titles, summaries) share the reply cache.
         set_llm_cache(LangChainCache())
+        post_migrate.connect(repair_sqlite_search, sender=self)

@@ -85,6 +85,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """The user logged out somewhere: this socket's session is over."""
         await self.close(code=protocol.CLOSE_UNAUTHENTICATED)
 
+    async def user_frame(self, event: dict) -> None:
+        """A frame for every socket of this user (chat.sockets.user_send)."""
+        await self.send_json(event["frame"])
+
     async def receive(self, text_data=None, bytes_data=None) -> None:
         size = len(text_data.encode()) if text_data else len(bytes_data or b"")
         if size > settings.CHAT_MAX_FRAME_BYTES:

@@ -15,8 +15,7 @@ from django.utils import timezone
 from accounts.access import is_blocked, needs_email_verification
 from chat.errors import AccountBlocked, EmailUnverified, InvalidInput, NotFound
 from chat.models import USAGE_FIELDS, Conversation, Message, ModelCall
-
-TITLE_CHARS = 60
+from chat.titles import fallback_title
 
 
 @dataclass
@@ -93,11 +92,6 @@ async def history_get(
     return [row async for row in rows]
 
 
-def _title(content: str) -> str:
-    line = " ".join(content.split())
-    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
-
-
 def _refuse_blocked(user) -> None:
     """A socket's user object is as old as the socket, so is_active is read afresh
     in the same database trip that stores the message: a user blocked (or deleted)
@@ -136,7 +130,7 @@ def exchange_create(
                 conversation = Conversation.objects.create(
                     id=uuid.uuid5(_NEW_CONVERSATION, f"{user.pk}:{client_id}"),
                     user=user,
-                    title=_title(content),
+                    title=fallback_title(content),
                 )
             else:
                 Conversation.objects.filter(pk=conversation.pk).update(

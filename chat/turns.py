@@ -53,6 +53,7 @@ from chat.observability import metrics, records
 from chat.observability.callbacks import CallMeter
 from chat.observability.tracing import tracing_callbacks
 from chat.send_locks import send_lock
+from chat.titles.generation import title_after_reply
 
 log = logging.getLogger("chat.turns")
 
@@ -75,6 +76,8 @@ class Turn:
     meter: CallMeter = field(default_factory=CallMeter)
     # The catalogue entry, its candidates and generation settings (chat.catalogue).
     route: Route | None = None
+    # Its conversation may be titled by the model (not one the API made for a call).
+    titled: bool = True
 
     @property
     def reply_id(self) -> str:
@@ -272,7 +275,16 @@ async def turn_begin_messages(
         ),
     )
     return Turn(
-        turn_id, user, exchange, model, prompt, canary, flags, admission, route=route
+        turn_id,
+        user,
+        exchange,
+        model,
+        prompt,
+        canary,
+        flags,
+        admission,
+        route=route,
+        titled=False,
     )
 
 
@@ -666,6 +678,10 @@ async def _store_and_close(run: ReplyRun, outcome: ReplyOutcome) -> None:
             turn.reply_id,
             protocol.end_frame(reply, cached=_saved(run.hit, turn.route.spec)),
         )
+        if turn.titled:
+            title_after_reply(
+                user=turn.user, conversation=turn.exchange.conversation, reply=reply
+            )
     except Exception:
         log.exception("turn %s could not be stored", turn.id)
         hub.close(turn.reply_id, protocol.end_unsaved_frame(turn.reply_id, run.content))

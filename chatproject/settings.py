@@ -293,6 +293,13 @@ CHAT_REDACT_PII = env.bool("CHAT_REDACT_PII", default=False)
 CHAT_UNWATCHED_REPLY_GRACE_SECONDS = env.float(
     "CHAT_UNWATCHED_REPLY_GRACE_SECONDS", default=0.0
 )
+# Let the conversation's model title it once the first reply completes (a small
+# call, budgeted and in the ledger); off: the first line of the first message stays.
+CHAT_TITLES = env.bool("CHAT_TITLES", default=True)
+# The PostgreSQL text search configuration conversation search stems words with
+# (english, french, german..., or simple for none); after changing it, run
+# `manage.py search_index` to rebuild the index.
+CHAT_SEARCH_LANGUAGE = env.str("CHAT_SEARCH_LANGUAGE", default="english")
 # Seconds between saves of a streaming reply's partial text (what survives a crash).
 CHAT_CHECKPOINT_SECONDS = env.float("CHAT_CHECKPOINT_SECONDS", default=5.0)
 # After SIGTERM, seconds replies in flight may take to finish before they are stored
