@@ -171,7 +171,7 @@ class ModelCall(UsageFields):
 
     class Purpose(models.TextChoices):
         REPLY = "reply", "Reply"
-        TITLE = "title", "Title"  # a conversation's title (chat.titles)
+        TITLE = "title", "Title"  # a conversation's title (chat.titling)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="model_calls"

@@ -53,7 +53,7 @@ from chat.observability import metrics, records
 from chat.observability.callbacks import CallMeter
 from chat.observability.tracing import tracing_callbacks
 from chat.send_locks import send_lock
-from chat.titles.generation import title_after_reply
+from chat.titling import title_after_reply
 
 log = logging.getLogger("chat.turns")
 

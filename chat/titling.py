@@ -35,9 +35,9 @@ from chat.llm.tokens import count_messages
 from chat.llm.usage_count import billed_usage
 from chat.models import Conversation, Message, ModelCall
 from chat.observability.callbacks import CallMeter
-from chat.titles.text import clean_title
+from chat.titles import clean_title
 
-log = logging.getLogger("chat.titles")
+log = logging.getLogger("chat.titling")
 
 # Enough for a few words in any script; deterministic, so a title can be cached.
 TITLE_MAX_TOKENS = 24

@@ -17,7 +17,7 @@ from chat import turns
 from chat.delivery import following
 from chat.llm.registry import cost, get_spec
 from chat.models import Conversation, ModelCall
-from chat.titles.generation import TITLE_MAX_TOKENS, titles_pending
+from chat.titling import TITLE_MAX_TOKENS, titles_pending
 from tests.servers.fake_openai import Reply, Status
 from tests.ws import connect, read_reply, send_frame
 
