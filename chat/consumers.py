@@ -81,13 +81,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await asyncio.wait(list(self.followers.values()), timeout=wait)
         await self.close(code=protocol.CLOSE_RESTARTING)
 
+    async def user_frame(self, event: dict) -> None:
+        """A frame for every socket of this user (chat.sockets.user_broadcast)."""
+        await self.send_json(event["frame"])
+
     async def session_ended(self, event: dict) -> None:
         """The user logged out somewhere: this socket's session is over."""
         await self.close(code=protocol.CLOSE_UNAUTHENTICATED)
-
-    async def user_frame(self, event: dict) -> None:
-        """A frame for every socket of this user (chat.sockets.user_send)."""
-        await self.send_json(event["frame"])
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         size = len(text_data.encode()) if text_data else len(bytes_data or b"")

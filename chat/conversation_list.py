@@ -150,7 +150,7 @@ async def conversation_update(*, conversation: Conversation, changes: dict) -> d
     for name, value in fields.items():
         setattr(conversation, name, value)
     if "title" in fields:
-        await sockets.user_send(
-            user_id=conversation.user_id, frame=protocol.title_frame(conversation)
+        await sockets.user_broadcast(
+            conversation.user_id, protocol.title_frame(conversation)
         )
     return conversation_info(conversation)

@@ -23,14 +23,6 @@ def user_group(user_id: int) -> str:
     return f"chat.user.{user_id}"
 
 
-async def user_send(*, user_id: int, frame: dict) -> None:
-    """Send a frame to every open socket of the user, on any process (through the
-    channel layer: at most once, for frames a reload would show anyway)."""
-    await get_channel_layer().group_send(
-        user_group(user_id), {"type": "user.frame", "frame": frame}
-    )
-
-
 async def socket_register(*, user_id: int, channel_name: str) -> None:
     """Count this socket for its user; Busy when the user has too many open."""
     cap = settings.CHAT_MAX_SOCKETS_PER_USER
@@ -60,6 +52,13 @@ async def socket_unregister(*, user_id: int, channel_name: str) -> None:
         await get_redis().zrem(redis_key("sockets", user_id), channel_name)
     else:
         _local.get(user_id, {}).pop(channel_name, None)
+
+
+async def user_broadcast(user_id: int, frame: dict) -> None:
+    """Send a frame to every open socket of a user, in every process."""
+    await get_channel_layer().group_send(
+        user_group(user_id), {"type": "user.frame", "frame": frame}
+    )
 
 
 @receiver(user_logged_out)

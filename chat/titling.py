@@ -125,14 +125,14 @@ async def _generate(user, conversation_id: uuid.UUID) -> str | None:
     if not stored:
         return None  # renamed while the model was thinking
     conversation.title, conversation.title_source = title, "model"
-    await sockets.user_send(user_id=user.pk, frame=protocol.title_frame(conversation))
+    await sockets.user_broadcast(user.pk, protocol.title_frame(conversation))
     return title
 
 
 async def _prompt(conversation: Conversation) -> list[BaseMessage] | None:
     """Instructions, then the first question and its answer."""
     rows = (
-        Message.objects.filter(conversation=conversation, superseded=False)
+        Message.objects.filter(conversation=conversation)
         .exclude(content="")
         .order_by("created")
         .values_list("role", "content")

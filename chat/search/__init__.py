@@ -1,7 +1,8 @@
-"""Search over one user's conversations, their titles and message text: PostgreSQL
-full-text search in production (chat.search.postgres), SQLite FTS5 on the embedded
-default (chat.search.sqlite). Both see only the words of a query, never its
-syntax: quotes, `*`, `-`, `:`, NEAR and SQL are plain words or nothing."""
+"""Search over one user's conversations: their titles and the text of every
+finished message (every version of one too). PostgreSQL full-text search in
+production (chat.search.postgres), SQLite FTS5 on the embedded default
+(chat.search.sqlite). Both see only the words of a query, never its syntax: quotes,
+`*`, `-`, `:`, NEAR and SQL are plain words or nothing."""
 
 from __future__ import annotations
 

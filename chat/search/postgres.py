@@ -70,7 +70,7 @@ def search(*, user_id: int, words: list[str], limit: int):
     config = language()
     message_vector = SearchVector("content", config=config)
     ranked = (
-        Message.objects.filter(conversation__user_id=user_id, superseded=False)
+        Message.objects.filter(conversation__user_id=user_id)
         .exclude(status=Message.Status.STREAMING)
         .annotate(search=message_vector)
         .filter(search=query)

@@ -121,9 +121,7 @@ SELECT d.conversation_id, d.message_id, -bm25(chat_search_fts) AS score,
 FROM chat_search_fts
 JOIN chat_search_doc d ON d.id = chat_search_fts.rowid
 JOIN chat_conversation c ON c.id = d.conversation_id
-LEFT JOIN chat_message m ON m.id = d.message_id
 WHERE chat_search_fts MATCH %s AND c.user_id = %s
-  AND (d.message_id IS NULL OR m.superseded = 0)
 ORDER BY bm25(chat_search_fts)
 LIMIT %s
 """
