@@ -5,7 +5,7 @@ VENV := .venv
 LLM_VENV := .venv-llm
 BIN := $(VENV)/bin
 
-.PHONY: run test test-js lint format local-model migrate clean
+.PHONY: run test test-js lint lint-js format local-model migrate clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@echo "==> Creating the virtualenv ($(VENV)) and installing dependencies (about a minute)"
@@ -46,6 +46,7 @@ test: $(BIN)/.installed
 	  echo "!! local model unavailable: its tests will skip (or fail under CI)"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@$(MAKE) --no-print-directory lint-js
 	@$(MAKE) --no-print-directory test-js
 	$(BIN)/pytest
 
@@ -59,10 +60,24 @@ test-js:
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@$(MAKE) --no-print-directory lint-js
+
+# The page's JavaScript linted by Biome (biome.json), a prebuilt binary that npm
+# installs from package-lock.json: skipped with a reason where npm is missing,
+# required under CI.
+lint-js:
+	@if ! command -v npm >/dev/null; then \
+	  if [ -n "$$CI" ]; then echo "npm is required under CI (apt-get install npm)"; exit 1; fi; \
+	  echo "!! npm is not installed: the JavaScript lint is skipped (apt-get install npm)"; \
+	else \
+	  [ node_modules/.installed -nt package-lock.json ] || \
+	    { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; }; \
+	  node_modules/.bin/biome lint --error-on-warnings; \
+	fi
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) $(LLM_VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) $(LLM_VENV) node_modules staticfiles .pytest_cache

@@ -103,3 +103,24 @@ class Lockout(models.Model):
     @property
     def active(self) -> bool:
         return self.until > timezone.now()
+
+
+class Preferences(models.Model):
+    """How a person likes the page, kept with the account so every browser they
+    sign in from shows it from the first paint."""
+
+    class Theme(models.TextChoices):
+        SYSTEM = "system"  # follow the browser's prefers-color-scheme
+        LIGHT = "light"
+        DARK = "dark"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
+    )
+    theme = models.CharField(max_length=10, choices=Theme.choices, default=Theme.SYSTEM)
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.theme})"

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/logout/", allauth_views.logout, name="logout"),
     path("accounts/signup/", allauth_views.signup, name="signup"),
     path("accounts/invite/<str:token>/", views.invitation, name="invitation"),
+    path("api/preferences/", views.preferences, name="preferences"),
     path("accounts/", include("allauth.urls")),
     # The admin's own login would skip the throttle and the second factor.
     path(

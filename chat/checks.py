@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core import checks
 
 from chat.cache.checks import check_cache_settings
+from chat.guards.checks import check_screening_settings
 from chat.limits.checks import check_limits_settings
 from chat.llm.registry import UnknownModel, check_models, get_spec
 from chat.observability.checks import check_observability
@@ -14,6 +15,7 @@ checks.register(check_cache_settings, "chat")
 checks.register(check_observability, "chat")
 checks.register(check_limits_settings, "chat")
 checks.register(check_tools_settings, "chat")
+checks.register(check_screening_settings, "chat")
 
 
 @checks.register("chat")

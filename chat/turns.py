@@ -126,7 +126,7 @@ async def _turn_begin(
     turn_id = uuid.uuid4().hex[:12]
     try:
         text = clean_user_text(content, max_chars=settings.CHAT_MAX_MESSAGE_CHARS)
-        flags = screen_input(text)
+        flags = await screen_input(text)
         conversation = None
         history: list[BaseMessage] = []
         if conversation_id is not None:
@@ -250,7 +250,7 @@ async def turn_begin_messages(
         for message in messages:
             text = clean_user_text(message.content, max_chars=max_chars)
             if isinstance(message, HumanMessage):
-                flags += screen_input(text)
+                flags += await screen_input(text)
             cleaned.append(message.model_copy(update={"content": text}))
         *history, new = cleaned
         route = await route_for(user=user, requested=model_key)

@@ -286,6 +286,23 @@ CHAT_DEMO_DELAY_MS = env.float("CHAT_DEMO_DELAY_MS", default=15.0)
 CHAT_INJECTION_POLICY = env.str("CHAT_INJECTION_POLICY", default="block")
 # Score at which the screen counts a message as an injection attempt (lower: stricter).
 CHAT_INJECTION_THRESHOLD = env.float("CHAT_INJECTION_THRESHOLD", default=1.0)
+# Which injection screens run (heuristics, classifier, judge; cheapest first) and
+# how their verdicts combine: any (any one flags) or borderline (only heuristic
+# scores from CHAT_INJECTION_BORDERLINE up to the threshold go to the others).
+CHAT_INJECTION_BACKENDS = env.list("CHAT_INJECTION_BACKENDS", default=["heuristics"])
+CHAT_INJECTION_COMBINE = env.str("CHAT_INJECTION_COMBINE", default="any")
+CHAT_INJECTION_BORDERLINE = env.float("CHAT_INJECTION_BORDERLINE", default=0.3)
+# When an optional screen fails: open (pass, flagged as unavailable) or closed.
+CHAT_INJECTION_ON_FAILURE = env.str("CHAT_INJECTION_ON_FAILURE", default="open")
+# The local classifier: a directory with model.onnx and tokenizer.json (supplied by
+# the operator, never downloaded), and the probability that counts as an attempt.
+CHAT_INJECTION_CLASSIFIER_PATH = env.str("CHAT_INJECTION_CLASSIFIER_PATH", default="")
+CHAT_INJECTION_CLASSIFIER_THRESHOLD = env.float(
+    "CHAT_INJECTION_CLASSIFIER_THRESHOLD", default=0.5
+)
+# The LLM judge: a catalogue model's key, and how long its verdict may take (s).
+CHAT_INJECTION_JUDGE_MODEL = env.str("CHAT_INJECTION_JUDGE_MODEL", default="")
+CHAT_INJECTION_JUDGE_TIMEOUT = env.float("CHAT_INJECTION_JUDGE_TIMEOUT", default=5.0)
 # Also redact e-mail addresses and phone numbers from replies (secrets always are).
 CHAT_REDACT_PII = env.bool("CHAT_REDACT_PII", default=False)
 # Stop a reply nobody has followed for this many seconds (page closed, no other tab
@@ -301,7 +318,11 @@ CHAT_TITLES = env.bool("CHAT_TITLES", default=True)
 # `manage.py search_index` to rebuild the index.
 CHAT_SEARCH_LANGUAGE = env.str("CHAT_SEARCH_LANGUAGE", default="english")
 # Seconds between saves of a streaming reply's partial text (what survives a crash).
-CHAT_CHECKPOINT_SECONDS = env.float("CHAT_CHECKPOINT_SECONDS", default=5.0)
+# With Redis the reply's stream keeps every chunk sent, so the sweeper recovers it
+# all; on the embedded default the checkpoint is all there is: once a second.
+CHAT_CHECKPOINT_SECONDS = env.float(
+    "CHAT_CHECKPOINT_SECONDS", default=5.0 if REDIS_URL else 1.0
+)
 # After SIGTERM, seconds replies in flight may take to finish before they are stored
 # `interrupted` and sockets close with 4012; keep it under the platform's kill
 # timeout (Heroku, Render, Dokku: 30 s) with room to store and close.

@@ -1,7 +1,7 @@
 from django import template
 from django.conf import settings
 
-from accounts import signup
+from accounts import preferences, signup
 
 register = template.Library()
 
@@ -15,3 +15,10 @@ def signup_open(context) -> bool:
 @register.simple_tag
 def sso_only() -> bool:
     return settings.CHAT_SSO_ONLY
+
+
+@register.simple_tag(takes_context=True)
+def chosen_theme(context) -> str:
+    """The signed-in user's theme for `<html data-theme>` ("" when anonymous)."""
+    request = context.get("request")
+    return preferences.theme_of(request.user) if request else ""

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from chat.admin.base import ReadOnlyAdmin, StyledMedia, admin_url, user_change_url
 from chat.admin.cache_actions import CACHE_ACTIONS, LlmCacheAdminMixin
 from chat.models import Conversation, ErrorRecord, Message, ModelCall
+from chat.observability.charts import money
 
 # Most recent calls and errors listed beside a conversation being investigated.
 INVESTIGATE_ROWS = 20
@@ -126,7 +127,7 @@ class MessageAdmin(LlmCacheAdminMixin, ReadOnlyAdmin):
         "input_tokens",
         "output_tokens",
         "usage_estimated",
-        "cost",
+        "cost_column",
         "ttft_ms",
     )
     list_filter = ("role", "status", "model", "usage_estimated", "created")
@@ -135,6 +136,10 @@ class MessageAdmin(LlmCacheAdminMixin, ReadOnlyAdmin):
     exclude = ("content",)
     readonly_fields = ("investigate",)
     actions = CACHE_ACTIONS
+
+    @admin.display(description="cost", ordering="cost")
+    def cost_column(self, obj: Message) -> str:
+        return money(obj.cost)
 
     def action_checkbox(self, obj):
         # Django labels the checkbox with str(message), which starts with its text.

@@ -19,13 +19,13 @@ from chat.models import Conversation, CustomInstructions, Preset
 _UNSET = object()
 
 
-def clean_prompt(text: str | None) -> str:
+async def clean_prompt(text: str | None) -> str:
     """A system prompt or custom instructions as clean text ("" clears it), or
     InvalidInput / TooLong / BlockedInput saying why not."""
     if text is None or not str(text).strip():
         return ""
     cleaned = clean_user_text(text, max_chars=settings.CHAT_SYSTEM_PROMPT_MAX_CHARS)
-    screen_input(cleaned)
+    await screen_input(cleaned)
     return cleaned
 
 
@@ -59,7 +59,7 @@ async def instructions_get(*, user) -> str:
 
 
 async def instructions_set(*, user, text: str | None) -> str:
-    cleaned = clean_prompt(text)
+    cleaned = await clean_prompt(text)
     await CustomInstructions.objects.aupdate_or_create(
         user=user, defaults={"text": cleaned}
     )
@@ -95,7 +95,7 @@ async def preset_create(
     shared: bool = False,
 ) -> Preset:
     name = clean_user_text(name or "", max_chars=100)
-    description = clean_prompt(description)[:300]
+    description = (await clean_prompt(description))[:300]
     entry = (await choose(user=user, requested=model)).entry
     check_generation(
         entry, temperature=temperature, max_output_tokens=max_output_tokens
@@ -105,7 +105,7 @@ async def preset_create(
         name=name,
         description=description,
         model_key=entry.key if model else "",
-        system_prompt=clean_prompt(system_prompt),
+        system_prompt=await clean_prompt(system_prompt),
         temperature=temperature,
         max_output_tokens=max_output_tokens,
         shared=bool(shared),
@@ -132,7 +132,7 @@ async def conversation_settings_set(
     else:
         entry = (await choose(user=user, conversation=conversation)).entry
     if system_prompt is not _UNSET:
-        conversation.system_prompt = clean_prompt(system_prompt)
+        conversation.system_prompt = await clean_prompt(system_prompt)
     # Only what is given is checked: settings kept across a switch of model are
     # brought within the new model's bounds at each turn (chat.catalogue.turns).
     check_generation(

@@ -20,6 +20,10 @@ from chat.guards.secrets import Redactor, redactor
 __all__ = ["redact_reply", "scan"]
 
 
+# How far back from a redacted match's end another secret's label may start.
+LABEL_BACK = 24
+
+
 @dataclass(frozen=True)
 class _Span:
     start: int
@@ -74,11 +78,47 @@ def scan(
                     )
                 )
             at = match.end()
+            if decided is not None:
+                # Its last characters may be the label of another secret (a key
+                # swallowing "Bearer "): that one is redacted too, and while it
+                # may still grow, neither is final.
+                begin = max(start + 1, at - LABEL_BACK)
+                reached = _reaching(rules, view, begin, view.start(at), at, spans)
+                if reached == at and not final and rules.hold_start(text, begin) < at:
+                    spans.pop()
+                    at = unfinished = start
+                    break
+                at = reached
             if at > unfinished:
                 unfinished = rules.hold_start(text, at)
         if not final:
             stop = min(stop, view.start(max(at, unfinished)))
     return _render(raw, pos, stop, spans)
+
+
+def _reaching(
+    rules: Redactor, view, begin: int, origin: int, at: int, spans: list[_Span]
+) -> int:
+    """Redact the first match from `begin` (in the view) that starts before
+    `origin` (raw) and whose label reaches it; return where the view's text is
+    decided up to (`at` when there is none)."""
+    while True:
+        match = next(rules.matches(view.text, begin), None)
+        if match is None or view.start(match.start()) >= origin:
+            return at
+        if match.end() > at:
+            decided = rules.decide(match)
+            if decided is not None and view.start(match.start()) + decided[0] >= origin:
+                spans.append(
+                    _Span(
+                        view.start(match.start()),
+                        view.end(match.end()),
+                        view.end(match.start() + decided[0]),
+                        decided[1],
+                    )
+                )
+                return match.end()
+        begin = match.start() + 1
 
 
 def _render(raw: str, pos: int, stop: int, spans: list[_Span]) -> tuple[str, int]:
@@ -88,6 +128,12 @@ def _render(raw: str, pos: int, stop: int, spans: list[_Span]) -> tuple[str, int
     merged: list[_Span] = []
     for span in spans:
         if current is not None and span.start < current.end:
+            if span.end > current.end and span.kept_end >= current.end:
+                # Its label ends past the previous span: shown from there on,
+                # as a stream that released the previous span shows it.
+                merged.append(current)
+                current = _Span(current.end, span.end, span.kept_end, span.kind)
+                continue
             if span.end > current.end:
                 current = _Span(current.start, span.end, current.kept_end, current.kind)
             continue

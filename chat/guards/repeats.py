@@ -26,6 +26,13 @@ class RepeatedErrors:
 
     def exception(self, message: str, *, source: str, kind: str) -> bool:
         """Call from an except block; True when this one was logged in full."""
+        return self._once(self._log.exception, message, source=source, kind=kind)
+
+    def warning(self, message: str, *, source: str, kind: str) -> bool:
+        """A failure that is handled (no traceback); True when this one was logged."""
+        return self._once(self._log.warning, message, source=source, kind=kind)
+
+    def _once(self, log, message: str, *, source: str, kind: str) -> bool:
         key = (source, kind)
         now = time.monotonic()
         entry = self._seen.get(key)
@@ -39,7 +46,7 @@ class RepeatedErrors:
         while len(self._seen) > self._max_keys:
             old_key, (_, count) = self._seen.popitem(last=False)
             self._report(old_key, count)
-        self._log.exception("%s (%s from %s)", message, kind, source)
+        log("%s (%s from %s)", message, kind, source)
         return True
 
     def flush(self, source: str | None = None) -> None:

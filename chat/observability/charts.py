@@ -159,12 +159,15 @@ def compact(value: float) -> str:
 
 
 def money(value: float | Decimal) -> str:
-    """$0.0042, $1.20, $1,234: enough digits to tell small amounts apart."""
-    value = float(value)
-    if value == 0:
+    """$1,234, $1.20, $0.50, and below a cent two significant digits ($0.0042,
+    $0.000012): a tiny cost never reads as $0."""
+    amount = Decimal(str(value))
+    if not amount:
         return "$0"
-    if abs(value) >= 100:
-        return f"${value:,.0f}"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    return f"${value:.4f}".rstrip("0")
+    sign, amount = ("-" if amount < 0 else ""), abs(amount)
+    if amount >= 100:
+        return f"{sign}${amount:,.0f}"
+    if amount >= 1:
+        return f"{sign}${amount:,.2f}"
+    whole, cents = f"{amount:.{max(2, 1 - amount.adjusted())}f}".split(".")
+    return f"{sign}${whole}.{cents.rstrip('0').ljust(2, '0')}"

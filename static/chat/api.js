@@ -67,3 +67,5 @@ export const getConversation = (id) => request(conversationUrl(id));
 export const deleteConversation = (id) =>
   request(conversationUrl(id), { method: "DELETE" });
 export const getUsage = () => request(body.usageUrl);
+export const savePreferences = (preferences) =>
+  request(body.preferencesUrl, { method: "PUT", json: preferences });

@@ -510,6 +510,7 @@ document.addEventListener("click", (event) => {
 
 /** A reply's Markdown; a continuation's includes the reply it carries on. */
 function replyText(item) {
+  // biome-ignore lint/performance/useDomNodeTextContent: the text as read, line breaks included
   const own = replySource.get(item) || item.querySelector(".msg-content").innerText;
   const before = item.previousElementSibling;
   return before?.classList.contains("is-continued") ? replyText(before) + own : own;

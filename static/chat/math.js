@@ -98,7 +98,7 @@ function mathBlock(state, startLine, endLine, silent) {
   return true;
 }
 
-function escape(text) {
+function escapeHtml(text) {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }
 
@@ -111,8 +111,8 @@ export function mathPlugin(md) {
   md.renderer.rules.math_inline = (tokens, idx) => {
     const token = tokens[idx];
     const kind = token.meta.display ? "math-display" : "math-inline";
-    return `<span class="math ${kind}">${escape(token.content)}</span>`;
+    return `<span class="math ${kind}">${escapeHtml(token.content)}</span>`;
   };
   md.renderer.rules.math_block = (tokens, idx) =>
-    `<div class="math math-display">${escape(tokens[idx].content)}</div>\n`;
+    `<div class="math math-display">${escapeHtml(tokens[idx].content)}</div>\n`;
 }

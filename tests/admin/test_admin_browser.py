@@ -10,13 +10,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 
+from chat.models import ModelCall
 from chat.observability.dashboard import DateRange
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP_VIOLATIONS
-from tests.conftest import need_service
+from tests.browser.conftest import REPORT_CSP_VIOLATIONS, chromium, log_in
 from tests.factories import generate_usage, ledger_totals
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "admin"
@@ -31,18 +32,8 @@ def browser():
     """Chromium for this test only. Not tests/browser's package-wide one: Playwright's
     sync API runs an event loop in this thread while a browser is open, and the ORM
     refuses to work there, so the data must be made before it starts."""
-    if not Path(CHROMIUM).exists():
-        need_service(f"Chromium is missing at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need_service("playwright is missing (pip install -r requirements-dev.txt)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -102,11 +93,7 @@ def test_admin_pages_render_with_generated_data(site, data, browser):
         page.screenshot(path=SHOTS / f"{shot}.png", full_page=whole)
 
     # The admin's login page hands over to the site's (throttled, second factor).
-    page.goto(site + reverse("admin:login") + "?next=" + reverse("admin:index"))
-    page.fill("#id_login", "ops")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(site + reverse("admin:index"))
+    log_in(page, (site, "ops", PASSWORD), path=reverse("admin:index"))
 
     # The usage dashboard, and its figures against the ledger.
     visit(reverse("admin:chat_modelcall_dashboard"), "01-dashboard")
@@ -156,4 +143,65 @@ def test_admin_pages_render_with_generated_data(site, data, browser):
     page.screenshot(path=SHOTS / "10-investigate-read.png", full_page=True)
 
     assert problems == []
+    context.close()
+
+
+# A list table against the screen: whether its last column shows, or else whether
+# Django's `.results` box around it scrolls sideways with its scrollbar in view.
+TABLE_FIT = """() => {
+  const table = document.querySelector("#result_list");
+  if (!table) return null;
+  const box = table.closest(".results").getBoundingClientRect();
+  const last = table.querySelector("thead th:last-child").getBoundingClientRect();
+  const results = table.closest(".results");
+  return {
+    pageScrolls: document.documentElement.scrollWidth > window.innerWidth,
+    fits: last.right <= box.right + 1 && box.right <= window.innerWidth,
+    scrolls: results.scrollWidth > results.clientWidth
+      && getComputedStyle(results).overflowX === "auto"
+      && box.height <= window.innerHeight,
+  };
+}"""
+
+
+@pytest.fixture
+def small_data(site):
+    """A few of every record, and a call whose cost is a millionth of a cent."""
+    made = generate_usage(calls=300, users=12, errors=40)
+    get_user_model().objects.create_superuser("ops", "ops@example.com", PASSWORD)
+    ModelCall.objects.filter(pk=ModelCall.objects.latest("created").pk).update(
+        cost=Decimal("0.00000012")
+    )
+    return made
+
+
+@pytest.mark.parametrize("sidebar", ["open", "closed"])
+def test_every_admin_list_fits_at_1440_px(site, small_data, browser, sidebar):
+    """No list cuts off its last columns on a 1440 px screen, with the admin's
+    navigation sidebar open or closed; tiny costs keep their digits."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    open_ = "true" if sidebar == "open" else "false"
+    context.add_init_script(
+        f"localStorage.setItem('django.admin.navSidebarIsOpen', '{open_}');"
+    )
+    page = context.new_page()
+    log_in(page, (site, "ops", PASSWORD), path=reverse("admin:index"))
+    cut, scrolled = {}, []
+    for model in admin.site._registry:
+        meta = model._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        page.goto(site + url)
+        fit = page.evaluate(TABLE_FIT)
+        if fit is None or fit["fits"] and not fit["pageScrolls"]:
+            continue
+        if fit["scrolls"] and not fit["pageScrolls"]:
+            scrolled.append(meta.model_name)
+        else:
+            cut[url] = fit
+        page.screenshot(path=SHOTS / f"list-{meta.model_name}-{sidebar}.png")
+    assert cut == {}, "lists cut off at 1440 px"
+    if sidebar == "closed":
+        assert scrolled == [], "lists that scroll with the whole width to show them"
+    page.goto(site + reverse("admin:chat_modelcall_changelist"))
+    assert "$0.00000012" in page.inner_text("#result_list")
     context.close()

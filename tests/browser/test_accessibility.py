@@ -1,6 +1,7 @@
 """axe-core (vendored in tests/browser/vendor/) finds no serious or critical
-violation on the chat page: empty, with a reply, while a reply streams, with
-the shortcuts dialog open, in both themes, at desktop and phone sizes."""
+violation on the chat page (empty, with a reply, while a reply streams, with
+the shortcuts dialog open), the login page and the settings page, in both themes,
+at desktop and phone sizes."""
 
 from __future__ import annotations
 
@@ -76,3 +77,21 @@ def test_messages_keep_list_semantics_with_a_polite_live_region(page, page_app):
     expect(page.locator("h1")).to_have_count(1)  # still there once a chat is open
     expect(page.locator("#announcer")).to_have_attribute("aria-live", "polite")
     expect(page.locator("#announcer")).to_have_text("Reply finished.")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1440, "height": 900}, {"width": 390, "height": 844}],
+    ids=["desktop", "phone"],
+)
+def test_the_login_and_settings_pages_have_no_serious_violations(
+    page, page_app, scheme, viewport
+):
+    page.set_viewport_size(viewport)
+    page.emulate_media(color_scheme=scheme)
+    page.goto(f"{page_app[0]}/accounts/login/")
+    assert scan(page) == [], "login page"
+    log_in(page, page_app, path="/settings/api-keys/")
+    expect(page.locator("h1")).to_have_count(1)
+    assert scan(page) == [], "API keys settings page"

@@ -15,6 +15,8 @@ try:
 except ImportError:  # the `browser` fixture skips (or fails under CI)
     expect = None
 
+from tests.browser.conftest import log_in
+
 pytestmark = pytest.mark.browser
 
 LAST_REPLY = "#messages > .msg-assistant:last-child"
@@ -27,18 +29,6 @@ REPLY_STATE = """() => {
     text: item.querySelector(".msg-content").innerText.trim(),
   };
 }"""
-
-
-def log_in(page, live_app) -> None:
-    base_url, username, password = live_app
-    page.goto(f"{base_url}/")
-    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    # A fresh daphne's first socket can take a while on a loaded machine.
-    connected = expect(page.locator("#conn"))
-    connected.to_have_attribute("data-state", "connected", timeout=15_000)
 
 
 def send(page, text: str) -> None:

@@ -20,6 +20,14 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
+RESET_THEME = """() => fetch("/api/preferences/", {
+  method: "PUT",
+  headers: {
+    "Content-Type": "application/json",
+    "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content,
+  },
+  body: JSON.stringify({ theme: "system" }),
+}).then((response) => response.status)"""
 STREAMING = (
     "() => document.querySelector('.msg-assistant.is-streaming .msg-content')"
     "?.innerText.trim().length > 20"
@@ -147,7 +155,7 @@ def test_the_phone_header_is_one_row(page, page_app, screenshot_dir, scheme):
 
 
 def test_dark_mode_follows_the_system_and_the_toggle_is_remembered(
-    page, page_app, screenshot_dir
+    browser, page, page_app, screenshot_dir
 ):
     page.set_viewport_size(DESKTOP)
     page.emulate_media(color_scheme="dark")
@@ -159,7 +167,9 @@ def test_dark_mode_follows_the_system_and_the_toggle_is_remembered(
     page.screenshot(path=screenshot_dir / "41-desktop-dark.png")
     toggle = page.get_by_role("button", name="Dark theme")
     expect(toggle).to_have_attribute("aria-pressed", "true")
-    toggle.click()
+    with page.expect_response("**/api/preferences/") as saved:
+        toggle.click()
+    assert saved.value.ok
     assert page.evaluate(background) == "rgb(255, 255, 255)"
     page.reload()
     assert page.evaluate(background) == "rgb(255, 255, 255)"  # remembered
@@ -167,6 +177,22 @@ def test_dark_mode_follows_the_system_and_the_toggle_is_remembered(
         "aria-pressed", "false"
     )
     page.screenshot(path=screenshot_dir / "42-desktop-light-chosen.png")
+
+    # Another browser (no local storage) of the same account, whose system is
+    # dark: the page arrives light, in the HTML itself.
+    other = browser.new_context(color_scheme="dark")
+    try:
+        elsewhere = other.new_page()
+        log_in(elsewhere, page_app)
+        html = elsewhere.request.get(f"{page_app[0]}/").text()
+        assert '<html lang="en" dir="ltr" data-theme="light">' in html
+        assert elsewhere.evaluate(background) == "rgb(255, 255, 255)"
+    finally:
+        other.close()
+        # The account is shared with the other page tests: back to the system's.
+        page.evaluate(RESET_THEME)
+    page.reload()
+    assert page.evaluate(background) == "rgb(23, 24, 28)"
 
 
 def test_keyboard_shortcuts_are_listed_and_work(page, page_app):
@@ -176,7 +202,13 @@ def test_keyboard_shortcuts_are_listed_and_work(page, page_app):
     page.keyboard.press("Control+/")
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("New chat")
+    for shortcut in (
+        "New chat",
+        "Search conversations",
+        "Stop the reply being written",
+        "Focus the message box",
+    ):
+        expect(dialog).to_contain_text(shortcut)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     page.keyboard.press("Control+k")
@@ -196,7 +228,7 @@ def test_the_page_speaks_the_browser_language(browser, page_app, screenshot_dir)
     context = browser.new_context(locale="fr-FR", viewport=DESKTOP)
     page = context.new_page()
     try:
-        log_in_fr(page, page_app)
+        log_in(page, page_app)
         expect(page.locator("html")).to_have_attribute("lang", "fr")
         heading = page.get_by_role("heading", name="Comment puis-je vous aider")
         expect(heading).to_be_visible()
@@ -219,16 +251,6 @@ def test_the_page_speaks_the_browser_language(browser, page_app, screenshot_dir)
         expect(page.get_by_role("button", name="Neuer Chat")).to_be_visible()
     finally:
         context.close()
-
-
-def log_in_fr(page, page_app) -> None:
-    """Log in whatever the login page's language (its words are not the page's)."""
-    base_url, username, password = page_app
-    page.goto(f"{base_url}/")
-    page.locator("input[name=login], input[name=username]").first.fill(username)
-    page.locator("input[name=password]").fill(password)
-    page.locator("main button[type=submit]").first.click()
-    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
 
 
 def test_right_to_left_text_reads_right_to_left(page, page_app):

@@ -78,6 +78,20 @@ def test_each_secret_is_redacted_at_every_split_offset(kind, secret, expected):
     assert stream(list(text), pii=pii) == wanted
 
 
+@pytest.mark.parametrize("pii", [False, True])
+def test_a_label_swallowed_by_a_key_still_redacts_its_secret(pii):
+    """A key's characters can run into the next secret's label ("...sk-Bearer"):
+    the token after the label is redacted too, whole or streamed at any split."""
+    text = (
+        "sk-aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xYsk-Bearer aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY"
+    )
+    whole = redact(text, pii=pii)
+    assert whole == "[REDACTED:openai_key] [REDACTED:bearer]"
+    for offset in range(len(text) + 1):
+        assert stream(split_at(text, [offset]), pii=pii) == whole
+    assert stream(list(text), pii=pii) == whole
+
+
 def test_no_part_of_a_secret_is_emitted_before_it_is_known():
     secret = SAMPLES[0][1]
     output_filter = StreamFilter()

@@ -89,7 +89,16 @@ def test_compact_counts(value, text):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0, "$0"), (Decimal("0.0042"), "$0.0042"), (1.2, "$1.20"), (1234.4, "$1,234")],
+    [
+        (0, "$0"),
+        (Decimal("0.0042"), "$0.0042"),
+        (Decimal("0.00001234"), "$0.000012"),
+        (Decimal("0.00000001"), "$0.00000001"),
+        (Decimal("0.5"), "$0.50"),
+        (Decimal("0.12345"), "$0.12"),
+        (1.2, "$1.20"),
+        (1234.4, "$1,234"),
+    ],
 )
 def test_money(value, text):
     assert money(value) == text

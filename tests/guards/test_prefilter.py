@@ -1,0 +1,105 @@
+"""The literal prefilter (chat/guards/prefilter.py) only skips patterns that
+cannot match: the injection screen says the same with and without it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bench.corpus_languages import LANGUAGES
+from chat.guards import injection
+from chat.guards.prefilter import (
+    Prefilter,
+    finditer,
+    required_literals,
+    required_prefixes,
+)
+
+CORPUS = Path(__file__).parent.parent / "data" / "injection_corpus.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        (r"\bignore (?:all|every) rules\b", {"ignore "}),
+        (r"(?:disregard|forget)[\W_]+instructions", {"instructions"}),
+        (r"(?:abc)?xy", None),  # too short to be rare
+        (r"(?i:act as) DAN", {" DAN"}),  # case-insensitive literals are no use
+        (r"(?:忽略|无视)指令", {"指令"}),
+        (r"x{0,3}yyy", {"yyy"}),
+        (r"[a-z]+", None),
+    ],
+)
+def test_required_literals(pattern, literals):
+    found = required_literals(re.compile(pattern))
+    assert (set(found) if found else None) == literals
+
+
+def test_scan_finds_the_patterns_whose_literals_occur_and_where():
+    patterns = [
+        re.compile(r"\bfoo\w+"),
+        re.compile(r"\w+ (?:bar|qux)"),
+        re.compile(r"."),
+    ]
+    prefilter = Prefilter(patterns)
+    assert prefilter.scan("a foobar, foo") == {0: [2, 10], 1: None, 2: None}
+    assert prefilter.scan("nothing here") == {2: None}
+    assert prefilter.scan("a qux") == {1: None, 2: None}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefixes"),
+    [
+        (
+            r"\b(?:ignore|forget) (?:all|every)",
+            {"ignore all", "ignore every", "forget all", "forget every"},
+        ),
+        (r"(?<!\w)i(?:gnore|gnoring)\b", {"ignore", "ignoring"}),
+        (r"(?:dis)?regard", None),
+        (r"x[a-z]+", None),  # too short
+        (r"(?:abc){2,}d", {"abc"}),  # a repeat ends what is known
+    ],
+)
+def test_required_prefixes(pattern, prefixes):
+    found = required_prefixes(re.compile(pattern))
+    assert (set(found) if found else None) == prefixes
+
+
+def test_finditer_at_known_starts_is_finditer():
+    pattern = re.compile(r"\bab+")
+    text = "ab abb xab abbb ab"
+    starts = [i for i in range(len(text)) if text.startswith("ab", i)]
+    assert [m.span() for m in finditer(pattern, text, starts)] == [
+        m.span() for m in pattern.finditer(text)
+    ]
+
+
+def _texts() -> list[str]:
+    texts = [json.loads(line)["text"] for line in CORPUS.read_text().splitlines()]
+    for sets in LANGUAGES.values():
+        texts += sets["attacks"] + sets["ordinary"]
+    return texts
+
+
+def test_the_screen_says_the_same_without_the_prefilter(monkeypatch):
+    texts = _texts()
+    with_prefilter = [injection.screen(text) for text in texts]
+
+    class Everything:
+        def __init__(self, count: int) -> None:
+            self.all = set(range(count))
+
+        def scan(self, text: str) -> dict[int, None]:
+            return dict.fromkeys(self.all)
+
+    monkeypatch.setattr(
+        injection,
+        "_PREFILTERS",
+        {view: Everything(len(injection._RULES)) for view in injection._PREFILTERS},
+    )
+    without = [injection.screen(text) for text in texts]
+    assert with_prefilter == without
+    assert sum(result.flagged for result in without) > 200
