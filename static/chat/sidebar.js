@@ -89,6 +89,11 @@ export class Sidebar {
     return this.conversations.find((c) => c.id === id) || null;
   }
 
+  /** A row of the list, or of the search results shown. */
+  row(id) {
+    return this.find(id) || this.results?.find((r) => r.id === id) || null;
+  }
+
   // --- Pages -----------------------------------------------------------------------
 
   /** The first page of this view (the list, or the archived ones). */
@@ -205,8 +210,8 @@ export class Sidebar {
     const action = event.target.closest("button[data-action]")?.dataset.action;
     if (action === "delete") this.handlers.onDelete(id);
     else if (action === "rename") this.startRename(item);
-    else if (action === "pin") this.change(id, { pinned: !this.find(id)?.pinned });
-    else if (action === "archive") this.change(id, { archived: !this.find(id)?.archived });
+    else if (action === "pin") this.change(id, { pinned: !this.row(id)?.pinned });
+    else if (action === "archive") this.change(id, { archived: !this.row(id)?.archived });
     if (action) return;
     const link = event.target.closest("a");
     if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
@@ -223,11 +228,11 @@ export class Sidebar {
       this.handlers.onError(error.message);
       return;
     }
+    for (const row of this.results || []) {
+      if (row.id === id) Object.assign(row, { title: updated.title, pinned: updated.pinned, archived: updated.archived });
+    }
     if ("archived" in changes) {
       this.conversations = this.conversations.filter((c) => c.id !== id);
-      if (this.results) {
-        for (const row of this.results) if (row.id === id) row.archived = updated.archived;
-      }
     } else {
       const row = this.find(id);
       if (row) Object.assign(row, updated);
@@ -239,7 +244,7 @@ export class Sidebar {
 
   startRename(item) {
     const link = item.querySelector("a");
-    const row = this.find(item.dataset.id) || this.results?.find((r) => r.id === item.dataset.id);
+    const row = this.row(item.dataset.id);
     const input = document.createElement("input");
     input.className = "conversation-rename";
     input.value = row?.title || "";
