@@ -380,6 +380,10 @@ class ReplyOutcome:
     catalogue_key: str = ""
     # Cut by the provider's token limit (finish_reason "length").
     truncated: bool = False
+    # A tool turn's model calls (chat.tools.turn.Round), one ledger row each, and
+    # its tool steps as the page shows them.
+    rounds: list = field(default_factory=list)
+    tool_steps: list = field(default_factory=list)
 
     def usage_fields(self) -> dict:
         """The values of chat.models.USAGE_FIELDS, as the models take them."""
@@ -399,6 +403,7 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             **outcome.usage_fields(),
             "cache_key": outcome.cache_key,
             "truncated": outcome.truncated,
+            "tool_steps": outcome.tool_steps,
             "finished": now,
             "updated": now,
         }
@@ -425,23 +430,53 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             )
             for call in outcome.failed_calls
         )
-        ModelCall.objects.create(
-            user=user,
-            conversation=exchange.conversation,
-            message=reply,
-            model=outcome.model,
-            catalogue_key=outcome.catalogue_key,
-            endpoint=outcome.endpoint,
-            status=outcome.status,
-            cache_hit=outcome.cache_hit,
-            run_id=outcome.run_id,
-            **outcome.usage_fields(),
+        ModelCall.objects.bulk_create(
+            ModelCall(
+                user=user,
+                conversation=exchange.conversation,
+                message=reply,
+                model=outcome.model,
+                catalogue_key=outcome.catalogue_key,
+                endpoint=outcome.endpoint,
+                status=usage["status"],
+                cache_hit=outcome.cache_hit,
+                **{k: v for k, v in usage.items() if k != "status"},
+            )
+            for usage in _ledger_rows(outcome)
         )
         Conversation.objects.filter(pk=exchange.conversation.pk).update(updated=now)
     # What was written, without reading it back.
     for name, value in final.items():
         setattr(reply, name, value)
     return reply
+
+
+def _ledger_rows(outcome: ReplyOutcome) -> list[dict]:
+    """The usage of each ledger row of a reply: one for the call that gave it, or
+    one per model call of a tool turn (the last one carries how the reply ended)."""
+    if not outcome.rounds:
+        return [
+            {
+                "status": outcome.status,
+                "run_id": outcome.run_id,
+                **outcome.usage_fields(),
+            }
+        ]
+    rows = []
+    for number, round_ in enumerate(outcome.rounds, 1):
+        last = number == len(outcome.rounds)
+        rows.append(
+            {
+                "status": outcome.status if last else Message.Status.COMPLETE,
+                "error_code": outcome.error_code if last else "",
+                **{
+                    name: getattr(round_, name)
+                    for name in (*USAGE_FIELDS, "run_id")
+                    if hasattr(round_, name)
+                },
+            }
+        )
+    return rows
 
 
 async def reply_get(*, user, message_id: uuid.UUID) -> Message:
@@ -452,3 +487,13 @@ async def reply_get(*, user, message_id: uuid.UUID) -> Message:
         )
     except Message.DoesNotExist:
         raise NotFound("That reply does not exist.") from None
+
+
+def settings_of(conversation: Conversation) -> dict:
+    """What a conversation's next turns use, as the page reads and writes it."""
+    return {
+        "model": conversation.model_key or None,
+        "system_prompt": conversation.system_prompt,
+        "temperature": conversation.temperature,
+        "max_output_tokens": conversation.max_output_tokens,
+    }

@@ -96,6 +96,15 @@ class BlockedOutput(ChatError):
     message = "The reply was stopped by the safety filter."
 
 
+class ToolResultFlagged(ChatError):
+    """A tool's result looked like instructions aimed at the model; recorded, and
+    the model got it quoted as data (or not at all, CHAT_TOOL_FLAGGED)."""
+
+    code = "tool_injection"
+    message = "A tool result looked like an injection attempt."
+    status = 200
+
+
 class ProviderUnavailable(ChatError):
     """The model provider failed or could not be reached."""
 

@@ -46,6 +46,8 @@ class Conversation(models.Model):
     preset = models.ForeignKey(
         "Preset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Tool names the user switched off here (chat.tools): never more than given.
+    tools_off = models.JSONField(default=list, blank=True, db_default=[])
 
     class Meta:
         ordering = ["-updated"]
@@ -133,6 +135,8 @@ class Message(UsageFields):
     # Guard decisions for this message, e.g. injection rules that fired when the
     # policy is "flag" (the message went through but is marked for review).
     flags = models.JSONField(default=list, blank=True)
+    # The tool calls of the reply's turn, as the page shows them (chat.tools.turn).
+    tool_steps = models.JSONField(default=list, blank=True, db_default=[])
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     # Touched while streaming (with the partial text), so a sweeper can tell a live
     # reply from one whose process died.
@@ -293,6 +297,13 @@ class CatalogueEntry(models.Model):
     streaming_usage = models.BooleanField(default=True)
     vision = models.BooleanField(default=False)
     tools = models.BooleanField(default=False)
+    tool_names = models.JSONField(
+        "enabled tools",
+        default=list,
+        blank=True,
+        db_default=[],
+        help_text="Tools a turn on this model may use (it must be tool-capable).",
+    )
     json_mode = models.BooleanField(default=False)
     temperature = models.FloatField(default=0.7)
     top_p = models.FloatField(default=1.0)
@@ -452,3 +463,40 @@ class Quota(models.Model):
 
     def __str__(self) -> str:
         return f"Quota for {self.user}"
+
+
+class ToolAccess(models.Model):
+    """Which groups may use a tool (chat.tools.registry): a tool without a row, or
+    with no group chosen, is for everyone its model enables it for."""
+
+    name = models.CharField(max_length=200, unique=True)
+    groups = models.ManyToManyField(
+        "auth.Group",
+        blank=True,
+        related_name="+",
+        help_text="Who may use it: none chosen means everyone.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "tool access"
+        verbose_name_plural = "tool access"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ToolArtefact(models.Model):
+    """A validated PNG a tool produced during a reply, downloaded by its owner."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="artefacts"
+    )
+    name = models.CharField(max_length=100)
+    content_type = models.CharField(max_length=50, default="image/png")
+    data = models.BinaryField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"artefact {self.pk}"

@@ -248,6 +248,8 @@ def end_frame(reply: Message, *, cached: dict | None = None) -> dict:
         "duration_ms": reply.duration_ms,
         "truncated": reply.truncated,
     }
+    if reply.tool_steps:
+        frame["tools"] = reply.tool_steps
     if cached is not None:
         frame["cached"] = True
         frame["saved"] = cached

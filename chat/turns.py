@@ -54,6 +54,7 @@ from chat.observability.callbacks import CallMeter
 from chat.observability.tracing import tracing_callbacks
 from chat.send_locks import send_lock
 from chat.titling import title_after_reply
+from chat.tools.turn import ToolTurn, tool_reply, tool_turn_for
 
 log = logging.getLogger("chat.turns")
 
@@ -76,6 +77,8 @@ class Turn:
     meter: CallMeter = field(default_factory=CallMeter)
     # The catalogue entry, its candidates and generation settings (chat.catalogue).
     route: Route | None = None
+    # The tools it may call (chat.tools); None: a plain reply.
+    tools: ToolTurn | None = None
     # Its conversation may be titled by the model (not one the API made for a call).
     titled: bool = True
 
@@ -143,10 +146,16 @@ async def _turn_begin(
             preset_id=preset_id,
         )
         model = route.model
+        tools = await tool_turn_for(user=user, route=route, conversation=conversation)
         canary = make_canary()
         messages = _prompt(route, canary, history, HumanMessage(text))
         admission = await turn_admit(
-            user=user, turn_id=turn_id, model=model, messages=messages, route=route
+            user=user,
+            turn_id=turn_id,
+            model=model,
+            messages=messages,
+            route=route,
+            tools=tools is not None,
         )
     except ChatError as exc:
         existing = await conversations.exchange_find(user=user, client_id=client_id)
@@ -172,7 +181,18 @@ async def _turn_begin(
         return Turn(turn_id, user, exchange, model)
     await route.remember(exchange.conversation)
     return Turn(
-        turn_id, user, exchange, model, messages, canary, flags, admission, route=route
+        turn_id,
+        user,
+        exchange,
+        model,
+        messages,
+        canary,
+        flags,
+        admission,
+        # A reply that used tools depends on what they returned: never cached.
+        cacheable=tools is None,
+        route=route,
+        tools=tools,
     )
 
 
@@ -199,10 +219,16 @@ async def turn_redo(
         new = prompts.continue_message()
     route = await route_for(user=user, conversation=plan.conversation)
     model = route.model
+    tools = await tool_turn_for(user=user, route=route, conversation=plan.conversation)
     canary = make_canary()
     messages = _prompt(route, canary, prompts.history_messages(pairs), new)
     admission = await turn_admit(
-        user=user, turn_id=turn_id, model=model, messages=messages, route=route
+        user=user,
+        turn_id=turn_id,
+        model=model,
+        messages=messages,
+        route=route,
+        tools=tools is not None,
     )
     exchange = await _store(
         admission,
@@ -228,6 +254,7 @@ async def turn_redo(
         admission=admission,
         cacheable=False,
         route=route,
+        tools=tools,
     )
 
 
@@ -317,10 +344,17 @@ async def _store(admission: Admission, store: Awaitable[Exchange]) -> Exchange:
 
 
 async def turn_admit(
-    *, user, turn_id: str, model: str, messages, route: Route | None = None
+    *,
+    user,
+    turn_id: str,
+    model: str,
+    messages,
+    route: Route | None = None,
+    tools: bool = False,
 ) -> Admission:
-    """Rate, concurrency and budget checks, holding input estimate plus reply cap;
-    a refusal is an error frame for the send, and nothing is stored."""
+    """Rate, concurrency and budget checks, holding input estimate plus reply cap
+    (for a turn with tools, enough for all its rounds: CHAT_TOOL_MAX_TOKENS); a
+    refusal is an error frame for the send, and nothing is stored."""
     spec = route.spec if route else get_spec(model)
     reply_cap = (
         route.reply_cap
@@ -328,6 +362,8 @@ async def turn_admit(
         else min(settings.LLM_MAX_TOKENS, spec.max_output_tokens)
     )
     input_tokens = count_messages(messages, model)
+    if tools:
+        reply_cap = max(reply_cap, settings.CHAT_TOOL_MAX_TOKENS - input_tokens)
     try:
         return await admit(
             user=user,
@@ -492,6 +528,13 @@ async def _stream(run: ReplyRun) -> None:
         # A hit streams through exactly the path of a model reply.
         if run.hit is not None:
             source = replay_reply(run.hit, run.stats)
+        elif turn.tools is not None:
+            source = tool_reply(
+                turn,
+                run.stats,
+                _config(turn),
+                lambda frame: hub.note(turn.reply_id, frame),
+            )
         else:
             source = stream_reply(
                 turn.messages,
@@ -577,6 +620,10 @@ async def _measure(run: ReplyRun) -> None:
     keeps the original token counts (what was served) but costs nothing; chat.usage
     leaves cache_hit rows out of totals and prices them as savings."""
     turn, model = run.turn, run.model
+    if turn.tools is not None and run.hit is None:
+        run.stats.usage = turn.tools.finish(
+            turn.route.spec_of(model, run.stats.endpoint), model, turn.messages or []
+        )
     run.usage = await billed_usage(
         model=model,
         endpoint=run.stats.endpoint or chat_models.endpoint(),
@@ -628,12 +675,17 @@ def _outcome(run: ReplyRun) -> ReplyOutcome:
         failed_calls=_failed_calls(run.turn, stats),
         catalogue_key=stats.catalogue_key or run.turn.route.entry.key,
         truncated=run.truncated,
+        rounds=run.turn.tools.rounds if run.turn.tools else [],
+        tool_steps=run.turn.tools.steps if run.turn.tools else [],
     )
 
 
 def _failed_calls(turn: Turn, stats: StreamStats) -> list[FailedCall]:
     """The attempts before the call that gave the reply: tried, failed before any
-    text (providers bill none of it), then retried or passed to a fallback."""
+    text (providers bill none of it), then retried or passed to a fallback. A
+    tool turn's calls are its rounds, each with its own row."""
+    if turn.tools is not None:
+        return []
     return [
         FailedCall(
             model=call.model,

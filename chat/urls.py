@@ -3,6 +3,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from chat import views, webapp
 from chat.catalogue.urls import urlpatterns as catalogue_urls
+from chat.tools.urls import urlpatterns as tools_urls
 
 app_name = "chat"
 
@@ -21,4 +22,5 @@ urlpatterns = [
     path("sw.js", webapp.service_worker, name="service-worker"),
     path("offline/", webapp.offline, name="offline"),
     *catalogue_urls,
+    *tools_urls,
 ]

@@ -24,7 +24,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncDay
+from django.db.models.functions import Coalesce, NullIf, TruncDay
 from django.utils import timezone
 
 from chat.limits import budget_status
@@ -40,6 +40,9 @@ _TOTALS = {
     "calls": Count("id"),
 }
 LATENCY_FIELDS = ("ttft_ms", "duration_ms")
+# The catalogue entry a ledger row used; rows from before the catalogue name their
+# provider model instead.
+ENTRY = Coalesce(NullIf("catalogue_key", Value("")), "model")
 
 
 def period_starts(now: datetime | None = None) -> dict[str, datetime]:
@@ -80,20 +83,27 @@ async def budgets_left(*, user) -> list[dict]:
     return [status.as_frame() for status in await budget_status(user=user)]
 
 
-def usage_by_model(*, since: datetime, until: datetime | None = None, user=None):
-    """Totals per model, optionally for one user."""
+def usage_by_entry(*, since: datetime, until: datetime | None = None, user=None):
+    """Totals per catalogue entry (`entry`) and provider model, optionally for one
+    user."""
     calls = billed_calls(since=since, until=until, user=user)
-    return calls.values("model").annotate(**_TOTALS).order_by("model")
+    return (
+        calls.annotate(entry=ENTRY)
+        .values("entry", "model")
+        .annotate(**_TOTALS)
+        .order_by("entry", "model")
+    )
 
 
 def usage_by_day(*, since: datetime, until: datetime | None = None, user=None):
-    """Totals per day (current time zone) and model, optionally for one user."""
+    """Totals per day (current time zone), catalogue entry and model, optionally
+    for one user."""
     calls = billed_calls(since=since, until=until, user=user)
     return (
-        calls.annotate(day=TruncDay("created"))
-        .values("day", "model")
+        calls.annotate(day=TruncDay("created"), entry=ENTRY)
+        .values("day", "entry", "model")
         .annotate(**_TOTALS)
-        .order_by("day", "model")
+        .order_by("day", "entry", "model")
     )
 
 
@@ -119,18 +129,21 @@ class CacheSavings:
 
 
 def cache_savings(*, since: datetime, until: datetime | None = None) -> CacheSavings:
-    """Cache hits in [since, until), priced at today's registry prices."""
+    """Cache hits in [since, until), priced at today's prices of the catalogue
+    entry they stood in for (the registry's, for rows from before the catalogue),
+    as this process last loaded the catalogue (catalogue_sync() refreshes it)."""
     hits = ModelCall.objects.filter(created__gte=since, cache_hit=True)
     if until is not None:
         hits = hits.filter(created__lt=until)
     out = CacheSavings()
-    for row in hits.values("model").annotate(**_TOTALS).order_by("model"):
+    rows = hits.annotate(entry=ENTRY).values("entry").annotate(**_TOTALS)
+    for row in rows.order_by("entry"):
         out.hits += row["calls"]
         out.tokens += row["input_tokens"] + row["output_tokens"]
         try:
-            spec = get_spec(row["model"])
+            spec = get_spec(row["entry"])
         except UnknownModel:
-            out.unpriced.append(row["model"])
+            out.unpriced.append(row["entry"])
             continue
         out.saved += cost(
             spec,
@@ -145,11 +158,11 @@ def latency_percentiles(
     *, since: datetime, until: datetime | None = None, fractions=FRACTIONS
 ) -> Percentiles:
     """p50/p95/p99 of time to first token and duration, overall (key None) and per
-    model, computed in the database."""
+    catalogue entry, computed in the database."""
     return percentiles(
-        billed_calls(since=since, until=until),
+        billed_calls(since=since, until=until).annotate(entry=ENTRY),
         LATENCY_FIELDS,
-        group_by="model",
+        group_by="entry",
         fractions=fractions,
     )
 

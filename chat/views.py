@@ -29,6 +29,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "model_name": model_name(),
             "demo": is_demo(),
             "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+            "system_prompt_max_chars": settings.CHAT_SYSTEM_PROMPT_MAX_CHARS,
         },
     )
 
@@ -108,6 +109,8 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             "model": m.model,
             "ttft_ms": m.ttft_ms,
             "continues": str(m.continues_id) if m.continues_id else None,
+            "tools": m.tool_steps,
+            "truncated": m.truncated,
             "created": m.created,
         }
         for m in await conversations.messages_shown(conversation=conversation)
@@ -115,6 +118,7 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
     return JsonResponse(
         {
             **conversation_list_.conversation_info(conversation),
+            "settings": conversations.settings_of(conversation),
             "messages": messages,
         }
     )

@@ -653,6 +653,9 @@ CHAT_FETCH_MAX_REDIRECTS = env.int("CHAT_FETCH_MAX_REDIRECTS", default=5)
 # or {"name": {"command": ..., "args": [...]}}; header values name environment
 # variables that hold the secrets.
 CHAT_MCP_SERVERS = env.json("CHAT_MCP_SERVERS", default={})
+# Seconds a process keeps an MCP server's tool listing (listing starts a stdio
+# server); a server that listed nothing is asked again after at most 10 s.
+CHAT_MCP_LIST_SECONDS = env.float("CHAT_MCP_LIST_SECONDS", default=300.0)
 
 # --- API keys, the OpenAI-compatible API and the site budget (docs/api.md) -------
 

@@ -10,12 +10,15 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from chat import percentiles as pct
 from chat import usage
+from chat.catalogue.store import catalogue_sync
 from chat.llm.registry import cost, get_spec
 from chat.models import ModelCall
+from tests.catalogue.conftest import make_entry
 from tests.factories import build_model_call as call
 
 pytestmark = pytest.mark.django_db
@@ -103,8 +106,8 @@ def test_totals_leave_cache_hits_out_and_savings_price_them(user):
         ]
     )
     since = timezone.now() - timedelta(hours=1)
-    rows = list(usage.usage_by_model(since=since))
-    assert [(r["model"], r["calls"], r["output_tokens"]) for r in rows] == [
+    rows = list(usage.usage_by_entry(since=since))
+    assert [(r["entry"], r["calls"], r["output_tokens"]) for r in rows] == [
         ("gpt-4o-mini", 1, 200)
     ]
     saved = usage.cache_savings(since=since)
@@ -154,3 +157,55 @@ def test_users_are_annotated_with_usage_today_and_this_month(user, other_user):
     assert (users["alice"].tokens_today, users["alice"].tokens_month) == (15, 15)
     assert users["alice"].cost_month == Decimal("0.25")
     assert (users["bob"].tokens_today, users["bob"].cost_month) == (0, 0)
+
+
+def test_usage_is_broken_down_by_catalogue_entry(user, staff_client):
+    """Two entries serving one provider model at different prices are counted,
+    and their cache hits priced, apart; older rows fall back to their model."""
+    make_entry("cheap", model="shared-model", input_per_mtok="1", output_per_mtok="1")
+    make_entry("dear", model="shared-model", input_per_mtok="9", output_per_mtok="9")
+    rows = [
+        call(user, model="shared-model", catalogue_key="cheap", output_tokens=10),
+        call(user, model="shared-model", catalogue_key="dear", output_tokens=20),
+        call(user, model="gpt-4o-mini", output_tokens=30),
+    ]
+    hits = [
+        call(
+            user,
+            model="shared-model",
+            catalogue_key=key,
+            cache_hit=True,
+            input_tokens=1000,
+            output_tokens=1000,
+        )
+        for key in ("cheap", "dear")
+    ]
+    ModelCall.objects.bulk_create(rows + hits)
+    since = timezone.now() - timedelta(hours=1)
+    catalogue_sync()
+    found = {
+        r["entry"]: (r["model"], r["output_tokens"])
+        for r in usage.usage_by_entry(since=since)
+    }
+    assert found == {
+        "cheap": ("shared-model", 10),
+        "dear": ("shared-model", 20),
+        "gpt-4o-mini": ("gpt-4o-mini", 30),
+    }
+    saved = usage.cache_savings(since=since)
+    at = {key: get_spec(key) for key in ("cheap", "dear")}
+    assert saved.saved == sum(
+        cost(
+            at[hit.catalogue_key],
+            input_tokens=hit.input_tokens,
+            cached_input_tokens=hit.cached_input_tokens,
+            output_tokens=hit.output_tokens,
+        )
+        for hit in hits
+    )
+    assert saved.saved == Decimal("0.002") + Decimal("0.018")
+    page = staff_client.get(reverse("admin:chat_modelcall_dashboard")).content.decode()
+    assert "By catalogue entry" in page
+    assert "?catalogue_key=dear" in page and "?model=gpt-4o-mini" in page
+    user_page = staff_client.get(reverse("admin:auth_user_change", args=[user.pk]))
+    assert "dear (shared-model) " in user_page.content.decode()

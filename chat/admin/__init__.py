@@ -19,3 +19,4 @@ from chat.admin import (  # noqa: F401  (each registers its models)
     users,
 )
 from chat.catalogue import admin as catalogue_admin  # noqa: F401, E402
+from chat.tools import admin as tools_admin  # noqa: F401, E402

@@ -170,6 +170,12 @@ class ChatUserAdmin(NavListMixin, LlmCacheAdminMixin, UserAdmin):
                 "tokens_today": f"{user.tokens_today:,}",
                 "tokens_month": f"{user.tokens_month:,}",
                 "cost_month": money(user.cost_month),
+                "entries": [
+                    {**row, "cost": money(row["cost"])}
+                    for row in usage.usage_by_entry(
+                        since=usage.period_starts()["month"], user=user
+                    )
+                ],
                 "calls_url": reverse("admin:chat_modelcall_changelist"),
             },
         )

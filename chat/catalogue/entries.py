@@ -28,6 +28,8 @@ class Entry:
     streaming_usage: bool = True
     vision: bool = False
     tools: bool = False
+    # Tool names the admin enabled for it (chat.tools.registry).
+    tool_names: tuple[str, ...] = ()
     json_mode: bool = False
     temperature: float = 0.7
     top_p: float = 1.0
@@ -82,6 +84,7 @@ def entry_from_row(row, *, groups: frozenset[int], fallbacks: tuple[str, ...]) -
         "streaming_usage": row.streaming_usage,
         "vision": row.vision,
         "tools": row.tools,
+        "tool_names": tuple(row.tool_names or ()),
         "json_mode": row.json_mode,
         "temperature": row.temperature,
         "top_p": row.top_p,

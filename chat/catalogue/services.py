@@ -154,3 +154,11 @@ async def conversation_settings_set(
         ]
     )
     return conversation
+
+
+async def preset_delete(*, user, preset_id: int) -> None:
+    """Delete one of the user's own presets; anyone else's looks missing.
+    Conversations started from it keep the settings they copied."""
+    deleted, _ = await Preset.objects.filter(owner=user, pk=preset_id).adelete()
+    if not deleted:
+        raise NotFound("That preset does not exist.")

@@ -9,7 +9,10 @@ import uuid
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_http_methods
 
+from chat import protocol
 from chat.catalogue import services
+from chat.catalogue.selectors import models_for
+from chat.conversations import settings_of
 from chat.errors import ChatError, InvalidInput
 from chat.responses import error_response
 from chat.views import _api_login_required
@@ -98,11 +101,16 @@ async def conversation_settings(request: HttpRequest, pk: uuid.UUID) -> JsonResp
     except ChatError as exc:
         return error_response(exc)
     return JsonResponse(
-        {
-            "conversation": str(conversation.pk),
-            "model": conversation.model_key or None,
-            "system_prompt": conversation.system_prompt,
-            "temperature": conversation.temperature,
-            "max_output_tokens": conversation.max_output_tokens,
-        }
+        {"conversation": str(conversation.pk), **settings_of(conversation)}
     )
+
+
+@require_http_methods(["GET"])
+@_api_login_required
+async def models(request: HttpRequest) -> JsonResponse:
+    """The models this user may pick, as `hello` lists them: the page asks again
+    when the catalogue may have changed (a model it does not know answered, or
+    the local model may join while the demo is the default)."""
+    rows, default = await models_for(request.user)
+    key = default.key if default else ""
+    return JsonResponse({"models": [protocol.model_info(e, default=key) for e in rows]})

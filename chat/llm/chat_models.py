@@ -1,8 +1,9 @@
 """The one seam that builds chat models, so tests and the demo swap it in one place.
 
-Catalogue entries are built through LangChain's provider-agnostic `init_chat_model`,
-so an operator adds e.g. Anthropic entries by installing that integration package;
-the environment's own model (and LLM_FALLBACKS) keep their OpenAI-compatible path.
+Catalogue entries of other providers are built through LangChain's provider-agnostic
+`init_chat_model`, so an operator adds e.g. Anthropic entries by installing that
+integration package; OpenAI-compatible entries, the environment's own model and
+LLM_FALLBACKS are all one class, BoundedChatOpenAI.
 """
 
 from __future__ import annotations
@@ -173,25 +174,28 @@ def _build_entry(
         # Retries live in one layer of ours (chat/llm/failover.py).
         "max_retries": 0,
     }
-    if base_url:
-        options["base_url"] = base_url
-    if api_key:
-        options["api_key"] = api_key
     if provider == "openai":
-        options.update(
+        # The same class and options as the environment's model (_build): chunks
+        # held bounded, gaps timed by our watchdog, aiohttp under the SDK unless
+        # LLM_HTTP_CLIENT=httpx; so a catalogue entry streams at the same cost.
+        return BoundedChatOpenAI(
+            model=model,
+            base_url=base_url or None,
             api_key=api_key or "not-needed",
             stream_usage=stream_usage,
             timeout=openai.Timeout(timeout, connect=connect_timeout),
             extra_body={"max_tokens": max_tokens} if base_url else None,
-            # As the environment's model (_build): gaps timed by our watchdog,
-            # aiohttp under the SDK unless LLM_HTTP_CLIENT=httpx.
             stream_chunk_timeout=None,
             http_async_client=provider_http_client()
             if http_client == "aiohttp"
             else None,
+            **options,
         )
-    else:
-        options["timeout"] = timeout
+    if base_url:
+        options["base_url"] = base_url
+    if api_key:
+        options["api_key"] = api_key
+    options["timeout"] = timeout
     try:
         return init_chat_model(model, model_provider=provider, **options)
     except ImportError as exc:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import Count, QuerySet
@@ -15,6 +16,7 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from chat import usage
+from chat.catalogue.store import catalogue_sync
 from chat.llm.registry import COST_QUANTUM
 from chat.models import ErrorRecord
 from chat.observability.charts import compact, money, stacked_bars
@@ -105,19 +107,33 @@ def _by_day(rows, key: str, amount: str) -> dict[str, dict[date, float]]:
 
 
 def usage_report(span: DateRange) -> dict:
-    """The dashboard's figures for a range of days: totals, per-day charts by model,
-    per-model table, top users, cache savings and latency percentiles."""
+    """The dashboard's figures for a range of days: totals, per-day charts by
+    catalogue entry, per-entry table, top users, cache savings and latency
+    percentiles."""
     since, until = span.since, span.until
-    # One GROUP BY (day, model) feeds the charts, the per-model table and the totals.
+    catalogue_sync()  # cache hits are priced at the catalogue's prices now
+    # One GROUP BY (day, entry, model) feeds the charts, the per-entry table and
+    # the totals.
     daily = list(usage.usage_by_day(since=since, until=until))
     totals = _add(daily)
-    per_model: dict[str, list[dict]] = defaultdict(list)
+    per_entry: dict[str, list[dict]] = defaultdict(list)
     for row in daily:
-        per_model[row["model"]].append(row)
+        per_entry[row["entry"]].append(row)
         row["tokens"] = row["input_tokens"] + row["output_tokens"]
-    models = [{"model": m, **_add(rows)} for m, rows in sorted(per_model.items())]
-    # Colours by model, the same in both charts: most tokens first.
-    palette = [row["model"] for row in sorted(models, key=lambda r: -r["tokens"])]
+    models = [
+        {
+            "entry": entry,
+            "models": sorted({row["model"] for row in rows}),
+            # The model calls behind the row (rows before the catalogue: by model).
+            "filter": urlencode(
+                {"model" if entry == rows[0]["model"] else "catalogue_key": entry}
+            ),
+            **_add(rows),
+        }
+        for entry, rows in sorted(per_entry.items())
+    ]
+    # Colours by entry, the same in both charts: most tokens first.
+    palette = [row["entry"] for row in sorted(models, key=lambda r: -r["tokens"])]
     top = list(usage.usage_by_user(since=since, until=until, limit=10))
     cache = usage.cache_savings(since=since, until=until)
     lookups = cache.hits + totals["calls"]
@@ -126,10 +142,10 @@ def usage_report(span: DateRange) -> dict:
     top_cost = max((row["cost"] for row in top), default=Decimal(0))
     for row in top:
         row["share"] = float(row["cost"] / top_cost) if top_cost else 0.0
-    latency_rows = [{"model": "All models", **_latency(latency.pop(None))}]
+    latency_rows = [{"entry": "All models", **_latency(latency.pop(None))}]
     latency_rows += [
-        {"model": model, **_latency(values)}
-        for model, values in sorted(latency.items())
+        {"entry": entry, **_latency(values)}
+        for entry, values in sorted(latency.items())
     ]
     return {
         "span": span,
@@ -137,14 +153,14 @@ def usage_report(span: DateRange) -> dict:
         "tokens_text": compact(totals["tokens"]),
         "tokens_chart": stacked_bars(
             span.days,
-            _by_day(daily, "model", "tokens"),
+            _by_day(daily, "entry", "tokens"),
             fmt=compact,
             order=palette,
             width=1100,
         ),
         "cost_chart": stacked_bars(
             span.days,
-            _by_day(daily, "model", "cost"),
+            _by_day(daily, "entry", "cost"),
             fmt=money,
             order=palette,
             width=1100,

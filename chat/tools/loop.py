@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,9 @@ from typing import Any
 from django.conf import settings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 
+from chat.llm.tokens import count_messages, count_text
 from chat.tools.errors import ToolError
 from chat.tools.registry import Tool, ToolOutput, tool_by_function
 from chat.tools.sandbox import Artefact
@@ -94,11 +97,17 @@ class ToolFailed:
 
 @dataclass(frozen=True)
 class ModelRound:
-    """One model call of the loop finished (a ledger row each)."""
+    """One model call of the loop finished (a ledger row each); `estimated` when
+    the provider reported no usage and the counts are ours."""
 
     input_tokens: int
     output_tokens: int
     tool_calls: int
+    cached_input_tokens: int = 0
+    estimated: bool = False
+    run_id: str = ""
+    ttft_ms: int | None = None
+    duration_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,30 +124,36 @@ ToolEvent = (
 
 
 async def run_tool_loop(
-    model: BaseChatModel, messages: Sequence[BaseMessage], tools: Sequence[Tool]
+    model: BaseChatModel,
+    messages: Sequence[BaseMessage],
+    tools: Sequence[Tool],
+    config: RunnableConfig | None = None,
 ) -> AsyncIterator[ToolEvent | LoopEnded]:
     """Run the loop over `messages` with `tools`, yielding each step; the last
-    event is a `LoopEnded`."""
+    event is a `LoopEnded`. `config` (callbacks, metadata) goes to every call."""
     history = list(messages)
     calls = tokens = 0
     reason = "answered"
     bound: Any = model.bind_tools([tool.schema() for tool in tools]) if tools else model
+    name = str(getattr(model, "model_name", "") or "")
     while True:
         answer: AIMessage | None = None
         raw: dict[str, str] = {}
-        async for event in _round(bound, history, raw):
+        call = _Call()
+        async for event in _round(bound, history, raw, config, call):
             if isinstance(event, AIMessage):
                 answer = event
             else:
                 yield event
-        usage = (answer.usage_metadata if answer else None) or {}
-        tokens += usage.get("input_tokens", 0) + usage.get("output_tokens", 0)
         requested = []
         if answer is not None and bound is not model:
             requested = list(answer.tool_calls) + list(answer.invalid_tool_calls)
-        yield ModelRound(
-            usage.get("input_tokens", 0), usage.get("output_tokens", 0), len(requested)
-        )
+            # LangChain lists calls it could not parse last: keep the model's order.
+            position = {call_id: n for n, call_id in enumerate(call.order)}
+            requested.sort(key=lambda r: position.get(r.get("id") or "", len(position)))
+        measured = _measure(call, answer, history, raw, name, len(requested))
+        tokens += measured.input_tokens + measured.output_tokens
+        yield measured
         if not requested:
             yield LoopEnded(reason)
             return
@@ -162,23 +177,82 @@ async def run_tool_loop(
             bound, reason = model, "max_calls"
 
 
+@dataclass
+class _Call:
+    """Timings and text of one model call, for its ledger row."""
+
+    started: float = field(default_factory=time.monotonic)
+    first_at: float | None = None
+    run_id: str = ""
+    text: list[str] = field(default_factory=list)
+    # Call ids in the order the model asked for them.
+    order: list[str] = field(default_factory=list)
+
+
+def _measure(
+    call: _Call,
+    answer: AIMessage | None,
+    history: list[BaseMessage],
+    raw: dict[str, str],
+    model: str,
+    requested: int,
+) -> ModelRound:
+    """The round's usage: the provider's, else our own count of what was sent
+    and what came back."""
+    usage = (answer.usage_metadata if answer else None) or {}
+    timing = {
+        "run_id": call.run_id,
+        "ttft_ms": None
+        if call.first_at is None
+        else int((call.first_at - call.started) * 1000),
+        "duration_ms": int((time.monotonic() - call.started) * 1000),
+    }
+    if usage:
+        details = usage.get("input_token_details") or {}
+        return ModelRound(
+            usage.get("input_tokens", 0),
+            usage.get("output_tokens", 0),
+            requested,
+            cached_input_tokens=details.get("cache_read", 0) or 0,
+            **timing,
+        )
+    output = "".join(call.text) + "".join(raw.values())
+    return ModelRound(
+        count_messages(history, model),
+        count_text(output, model),
+        requested,
+        estimated=True,
+        **timing,
+    )
+
+
 async def _round(
-    bound: Any, history: list[BaseMessage], raw: dict[str, str]
+    bound: Any,
+    history: list[BaseMessage],
+    raw: dict[str, str],
+    config: RunnableConfig | None,
+    call: _Call,
 ) -> AsyncIterator[ToolEvent | AIMessage]:
     """One model call: text and tool-call pieces as they stream, then the whole
     message. Each call's argument text is kept in `raw` as it arrived: LangChain
     completes a cut-off JSON object, and a truncated call must not run."""
     ids: dict[int, str] = {}
-    async for event in bound.astream_events(history, version="v2"):
+    async for event in bound.astream_events(history, config=config, version="v2"):
         kind = event["event"]
-        if kind == "on_chat_model_stream":
+        if kind == "on_chat_model_start":
+            call.run_id = str(event.get("run_id", ""))
+        elif kind == "on_chat_model_stream":
             chunk = event["data"]["chunk"]
+            if call.first_at is None:
+                call.first_at = time.monotonic()
             if isinstance(chunk.content, str) and chunk.content:
+                call.text.append(chunk.content)
                 yield TextDelta(chunk.content)
             for piece in chunk.tool_call_chunks or []:
                 index = piece.get("index") or 0
                 if index not in ids and piece.get("name"):
                     ids[index] = piece.get("id") or f"call_{index}"
+                    call.order.append(ids[index])
                     yield ToolStarted(ids[index], piece["name"])
                 if piece.get("args") and index in ids:
                     raw[ids[index]] = raw.get(ids[index], "") + piece["args"]

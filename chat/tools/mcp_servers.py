@@ -11,8 +11,10 @@ fails because an MCP server did.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,12 @@ from chat.tools.errors import ToolError
 __all__ = ["McpTool", "call_mcp_tool", "list_mcp_tools", "server_connection"]
 
 log = logging.getLogger(__name__)
+
+# A server that listed nothing (down, misconfigured) is asked again after this
+# many seconds, so a turn does not wait out its timeout each time.
+FAILED_LIST_SECONDS = 10.0
+# Listings by server name and configuration: (expiry, tools).
+_listed: dict[tuple[str, str], tuple[float, list[McpTool]]] = {}
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,23 @@ def server_connection(name: str) -> dict[str, Any]:
 
 
 async def list_mcp_tools(server: str) -> list[McpTool]:
-    """The tools `server` offers now; an empty list when it is unavailable."""
+    """The tools `server` offers, listed at most every CHAT_MCP_LIST_SECONDS per
+    process (listing a stdio server starts it); empty when it is unavailable."""
+    config = json.dumps(settings.CHAT_MCP_SERVERS.get(server), sort_keys=True)
+    now = time.monotonic()
+    expires, tools = _listed.get((server, config), (0.0, []))
+    if expires > now:
+        return tools
+    tools = await _list(server)
+    ttl = settings.CHAT_MCP_LIST_SECONDS
+    if not tools:
+        ttl = min(ttl, FAILED_LIST_SECONDS)
+    _listed[(server, config)] = (now + ttl, tools)
+    return tools
+
+
+async def _list(server: str) -> list[McpTool]:
+    """Ask the server for its tools now; an empty list when it is unavailable."""
     try:
         connection = server_connection(server)
         async with asyncio.timeout(settings.CHAT_TOOL_TIMEOUT_SECONDS):

@@ -1,11 +1,13 @@
 """Which tools exist and which a turn may use, decided on the server only.
 
 Policy names: `python` (the sandbox), `web_fetch` (off unless named), and
-`mcp:<server>:<tool>` (or `mcp:<server>:*` for all of a server's tools). A turn
-gets the tools `CHAT_TOOLS` names, and only when its model is tool-capable; the
-model sees each under a function name OpenAI accepts, and the loop runs only
-tools from the list `tools_for` returned, so neither the client nor the model can
-reach a tool it was not given.
+`mcp:<server>:<tool>` (or `mcp:<server>:*` for all of a server's tools). A turn on
+a tool-capable model gets the tools `CHAT_TOOLS` names and those the admin enabled
+for its catalogue model, less those whose `ToolAccess` names groups the user is in
+none of, less those the user switched off in the conversation. The model sees each
+under a function name OpenAI accepts, and the loop runs only tools from the list
+`tools_for` returned, so neither the client nor the model can reach a tool it was
+not given.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from chat.models import ToolAccess
 from chat.tools.errors import ToolError
 from chat.tools.fetch import fetch_page
 from chat.tools.mcp_servers import McpTool, call_mcp_tool, list_mcp_tools
@@ -28,7 +31,9 @@ __all__ = [
     "ModelEntry",
     "Tool",
     "ToolOutput",
+    "known_tool_names",
     "tool_by_function",
+    "tools_available",
     "tools_for",
 ]
 
@@ -154,35 +159,78 @@ def model_calls_tools(model_entry: ModelEntry) -> bool:
     LLM_MODEL is when LLM_TOOLS is set."""
     if model_entry.tools:
         return True
-    return model_entry.name == settings.LLM_MODEL and settings.LLM_TOOLS
+    seeded = getattr(model_entry, "from_environment", False)
+    return settings.LLM_TOOLS and (seeded or model_entry.name == settings.LLM_MODEL)
+
+
+async def _group_rules() -> dict[str, set[int]]:
+    """Tool name -> the groups that may use it (only tools limited to groups)."""
+    rules: dict[str, set[int]] = {}
+    async for name, group in ToolAccess.objects.filter(
+        groups__isnull=False
+    ).values_list("name", "groups"):
+        rules.setdefault(name, set()).add(group)
+    return rules
+
+
+async def _user_groups(user: Any) -> set[int]:
+    return {pk async for pk in user.groups.values_list("pk", flat=True)}
+
+
+async def tools_available(user: Any, model_entry: ModelEntry) -> list[Tool]:
+    """The tools this user may use on this model, before a conversation's
+    switches: none for an anonymous or inactive user or a model that cannot call
+    tools; unknown names and unavailable MCP servers give no tool."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    names = [*settings.CHAT_TOOLS, *getattr(model_entry, "tool_names", ())]
+    if not names or not model_calls_tools(model_entry):
+        return []
+    rules = await _group_rules()
+    groups = await _user_groups(user) if rules else set()
+
+    def allowed(name: str, *more: str) -> bool:
+        return all(
+            not rules.get(rule) or bool(rules[rule] & groups) for rule in (name, *more)
+        )
+
+    chosen: dict[str, Tool] = {}
+    servers: dict[str, set[str]] = {}
+    for name in names:
+        name = name.strip()
+        if name in BUILTIN:
+            if allowed(name):
+                chosen[name] = BUILTIN[name]
+        elif name.count(":") == 2 and name.startswith("mcp:"):
+            _, server, tool = name.split(":")
+            servers.setdefault(server, set()).add(tool)
+        elif name:
+            log.warning("an unknown tool is enabled: %s", name)
+    for server, wanted in servers.items():
+        for found in await list_mcp_tools(server):
+            if "*" in wanted or found.tool.name in wanted:
+                if allowed(found.name, f"mcp:{server}:*"):
+                    chosen[found.name] = _mcp_tool(found)
+    return list(chosen.values())
 
 
 async def tools_for(
     user: Any, model_entry: ModelEntry, conversation: Any
 ) -> list[Tool]:
-    """The tools this turn may use: those `CHAT_TOOLS` enables, for a signed-in
-    user and a tool-capable model; unknown names and unavailable MCP servers give
-    no tool. (`conversation` carries no per-conversation switches yet.)"""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return []
-    if not model_calls_tools(model_entry):
-        return []
-    chosen: dict[str, Tool] = {}
-    servers: dict[str, set[str]] = {}
-    for name in settings.CHAT_TOOLS:
-        name = name.strip()
-        if name in BUILTIN:
-            chosen[name] = BUILTIN[name]
-        elif name.count(":") == 2 and name.startswith("mcp:"):
-            _, server, tool = name.split(":")
-            servers.setdefault(server, set()).add(tool)
-        elif name:
-            log.warning("CHAT_TOOLS names an unknown tool: %s", name)
-    for server, wanted in servers.items():
-        for found in await list_mcp_tools(server):
-            if "*" in wanted or found.tool.name in wanted:
-                chosen[found.name] = _mcp_tool(found)
-    return list(chosen.values())
+    """The tools this turn may use: those available, less the ones the user
+    switched off in `conversation` (None: a new conversation, nothing off)."""
+    off = set(getattr(conversation, "tools_off", None) or ())
+    return [t for t in await tools_available(user, model_entry) if t.name not in off]
+
+
+async def known_tool_names() -> list[str]:
+    """Every name an admin may enable: the built-in tools, and per configured MCP
+    server its wildcard and each tool it lists now."""
+    names = list(BUILTIN)
+    for server in settings.CHAT_MCP_SERVERS:
+        names.append(f"mcp:{server}:*")
+        names.extend(found.name for found in await list_mcp_tools(server))
+    return names
 
 
 def tool_by_function(tools: list[Tool], function: str) -> Tool:

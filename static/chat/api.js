@@ -67,5 +67,12 @@ export const getConversation = (id) => request(conversationUrl(id));
 export const deleteConversation = (id) =>
   request(conversationUrl(id), { method: "DELETE" });
 export const getUsage = () => request(body.usageUrl);
+export const getTools = (id) => request(`${conversationUrl(id)}tools/`);
+export const setToolsOff = (id, off) =>
+  request(`${conversationUrl(id)}tools/`, { method: "PATCH", json: { off } });
+export const getPresets = () => request(body.presetsUrl);
+export const saveSettings = (id, settings) =>
+  request(`${conversationUrl(id)}settings/`, { method: "PATCH", json: settings });
+export const getModels = () => request(body.modelsUrl);
 export const savePreferences = (preferences) =>
   request(body.preferencesUrl, { method: "PUT", json: preferences });

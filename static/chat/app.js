@@ -7,10 +7,12 @@ import * as api from "./api.js";
 import { loadLibraries } from "./blocks.js";
 import { Composer } from "./composer.js";
 import { format, gettext } from "./i18n.js";
+import { ModelPicker } from "./models.js";
 import { Notices } from "./notices.js";
 import {
   assistantMessage,
   renderFinal,
+  renderModelNote,
   renderPartial,
   renderQueued,
   renderStatus,
@@ -18,8 +20,8 @@ import {
   userMessage,
 } from "./render.js";
 import {
-  CAN_CONTINUE,
   FINAL_STATUSES,
+  canContinue,
   finalText,
   initialState,
   isBusy,
@@ -31,6 +33,7 @@ import { ChatSocket } from "./socket.js";
 import { NOTICE_TEXT, STATUS_TEXT, errorText } from "./text.js";
 import { installTheme } from "./theme.js";
 import { Thread } from "./thread.js";
+import { ToolSwitches, renderToolSteps } from "./tools.js";
 
 const config = document.body.dataset;
 const maxChars = Number(config.maxChars) || null;
@@ -79,7 +82,7 @@ const composer = new Composer(
     onSubmit: (content) =>
       dispatch({
         type: "submit",
-        frame: { type: "send", id: uuid(), conversation, content },
+        frame: { type: "send", id: uuid(), conversation, content, ...picker.sendFields() },
         conversation,
         online: socket.ready,
       }),
@@ -87,6 +90,11 @@ const composer = new Composer(
     onTooLong: () => notices.show(errorText({ code: "too_long" }, { maxChars })),
   },
 );
+const toolSwitches = new ToolSwitches($("tool-switches"), {
+  load: api.getTools,
+  save: api.setToolsOff,
+  onError: (error) => notices.show(error.message),
+});
 const sidebar = new Sidebar(
   {
     sidebar: $("sidebar"),
@@ -113,8 +121,40 @@ const sidebar = new Sidebar(
     onError: (text) => notices.show(text),
   },
 );
+const picker = new ModelPicker(
+  {
+    bar: $("model-bar"),
+    select: $("model-select"),
+    info: $("model-info"),
+    presetField: $("preset-field"),
+    presetSelect: $("preset-select"),
+    settingsOpen: $("settings-open"),
+    dialog: $("settings-dialog"),
+    form: $("settings-form"),
+    system: $("settings-system"),
+    temperature: $("settings-temperature"),
+    temperatureHelp: $("settings-temperature-help"),
+    maxTokens: $("settings-max-tokens"),
+    maxTokensHelp: $("settings-max-tokens-help"),
+    error: $("settings-error"),
+    badges: {
+      badge: document.querySelector(".badge-model"),
+      demoBadges: document.querySelectorAll(".badge-demo"),
+      prompt: $("prompt"),
+    },
+  },
+  {
+    conversation: () => conversation,
+    api,
+    onSaved: (text) => notices.announce(text),
+    onChanged: (text) => notices.show(text, { kind: "info" }),
+  },
+);
 const socket = new ChatSocket(socketUrl(), {
-  onReady: () => dispatch({ type: "ready" }),
+  onReady: (hello) => {
+    picker.setModels(hello);
+    dispatch({ type: "ready" });
+  },
   onFrame: (frame) => (frame.type === "title" ? retitled(frame) : dispatch({ type: "frame", frame })),
   onClose: (code) => dispatch({ type: "closed", code }),
   onState: (connection) => notices.connection(connection),
@@ -163,6 +203,11 @@ function run(effect) {
     case "text":
       scheduleRender(effect.reply);
       break;
+    case "tools": {
+      const item = items.get(effect.reply.id);
+      if (item) thread.keepScrolled(() => renderToolSteps(item, effect.reply.tools.steps));
+      break;
+    }
     case "ended":
       ended(effect);
       break;
@@ -187,10 +232,12 @@ function started({ frame, request, madeIn }) {
   if (conversation !== madeIn) return; // the person moved on; it streams unseen
   if (conversation !== frame.conversation) {
     conversation = frame.conversation;
+    toolSwitches.show(conversation);
     setUrl(conversation, { push: false });
     sidebar.setActive(conversation);
     setTitle(frame.title);
   }
+  if (isSend) picker.started(frame);
   const continues = frame.continues || null;
   const item = assistantMessage({
     id: frame.message,
@@ -199,6 +246,10 @@ function started({ frame, request, madeIn }) {
     created: frame.created,
   });
   items.set(frame.message, item);
+  if (frame.model_note) {
+    renderModelNote(item, frame.model_note);
+    notices.announce(frame.model_note);
+  }
   const superseded = frame.replaces ? thread.find(frame.replaces) : null;
   if (superseded) {
     thread.supersede(superseded, item);
@@ -249,6 +300,7 @@ function ended({ frame, final, mine, conversation: replyConversation }) {
   if (item?.isConnected) {
     replySource.set(item, final.content);
     thread.keepScrolled(() => renderFinal(item, frame, final));
+    renderToolSteps(item, frame.tools);
   }
   if (!mine) return;
   const label =
@@ -294,7 +346,8 @@ function updateReplyActions() {
   let group = target.querySelector(".msg-actions");
   if (!group) {
     const text = (replySource.get(target) ?? "").trim();
-    group = replyActions({ canContinue: CAN_CONTINUE.has(target.dataset.status) && text !== "" });
+    const can = canContinue(target.dataset.status, target.dataset.truncated === "true");
+    group = replyActions({ canContinue: can && text !== "" });
     target.querySelector(".msg-footer").append(group);
   }
   const busy = isBusy(state);
@@ -350,11 +403,13 @@ function clearThread() {
 function newChat({ push = true } = {}) {
   loads += 1;
   conversation = null;
+  toolSwitches.show(null);
   setUrl(null, { push });
   setTitle(null);
   clearThread();
   sidebar.setActive(null);
   sidebar.close();
+  picker.newChat();
   composer.focus();
   updateControls();
 }
@@ -362,6 +417,7 @@ function newChat({ push = true } = {}) {
 async function openConversation(id, { push = false, message = null } = {}) {
   const load = ++loads;
   conversation = id;
+  toolSwitches.show(id);
   setUrl(id, { push, message });
   sidebar.setActive(id);
   clearThread();
@@ -386,6 +442,7 @@ async function openConversation(id, { push = false, message = null } = {}) {
   if (load !== loads) return;
   thread.setBusy(false);
   setTitle(data.title);
+  picker.showConversation(data.settings);
   renderHistory(data);
   const found = message && thread.find(message);
   if (found) thread.reveal(found);
@@ -416,6 +473,7 @@ function renderHistory(data) {
       const final = finalText(message, state.shown[message.id]);
       replySource.set(item, final.content);
       renderFinal(item, message, final);
+      renderToolSteps(item, message.tools);
     } else if (reply?.id === message.id) {
       // Still following it on this socket: show what arrived so far.
       items.set(message.id, item);
@@ -429,6 +487,7 @@ function renderHistory(data) {
       // Another reply holds this tab's attention: show the text stored so far.
       replySource.set(item, message.content);
       renderFinal(item, message);
+      renderToolSteps(item, message.tools);
     }
   }
   thread.replaceAll(list);
@@ -575,6 +634,8 @@ function init() {
   else setUrl(null, { push: false });
   sidebar.load();
   refreshUsage();
+  picker.loadPresets();
+  picker.watchForJoins();
   socket.start();
   // highlight.js and KaTeX load once the page is idle, before the first reply needs them.
   (window.requestIdleCallback || setTimeout)(() => loadLibraries());

@@ -28,14 +28,15 @@ export class Notices {
     nodes.connRetry.addEventListener("click", onRetry);
   }
 
-  /** Show `text`; `retryAfter` (s) adds a countdown; `kind` "connection" clears on reconnect. */
+  /** Show `text`; `retryAfter` (s) adds a countdown; `kind` "connection" clears on
+   * reconnect, "info" is news rather than a problem. */
   show(text, { retryAfter = null, kind = "error" } = {}) {
     const { banner, bannerText, alerts } = this.nodes;
     clearInterval(this.timer);
     this.kind = kind;
     this.onLayout(() => {
       banner.hidden = false;
-      banner.dataset.tone = "error";
+      banner.dataset.tone = kind === "info" ? "info" : "error";
       if (retryAfter) {
         const until = Date.now() + retryAfter * 1000;
         const tick = () => {

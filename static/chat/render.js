@@ -8,6 +8,8 @@ import { renderMarkdown, sanitize } from "./sanitize.js";
 import {
   STATUS_HINT,
   STATUS_TEXT,
+  TRUNCATED_HINT,
+  cachedText,
   formatCost,
   formatDate,
   formatMs,
@@ -169,6 +171,7 @@ export function renderFinal(item, reply, final = { content: reply.content, html:
     content.replaceChildren(el("p", "msg-empty", gettext("(no text)")));
   }
   item.dataset.status = reply.status;
+  item.dataset.truncated = String(Boolean(reply.truncated));
   item.classList.toggle("is-kept", Boolean(final.kept));
   renderFooter(item, reply);
   return done;
@@ -184,6 +187,16 @@ function renderFooter(item, reply) {
     const status = el("span", `msg-status status-${reply.status}`, label);
     if (STATUS_HINT[reply.status]) status.title = STATUS_HINT[reply.status];
     footer.append(status);
+  }
+  if (reply.truncated) {
+    const mark = el("span", "msg-status status-truncated", gettext("Cut at the length limit"));
+    mark.title = TRUNCATED_HINT;
+    footer.append(mark);
+  }
+  if (reply.cached) {
+    const mark = el("span", "msg-cached", cachedText(reply.saved));
+    mark.title = gettext("Served from the response cache: no model call was made.");
+    footer.append(mark);
   }
   const copy = el("button", "btn btn-icon btn-tiny");
   copy.type = "button";
@@ -267,4 +280,12 @@ function details(reply) {
     if (box.open) list.scrollIntoView({ block: "nearest" });
   });
   return box;
+}
+
+/** Why a reply answers on another model than its conversation's (start's
+ * `model_note`): shown above the reply. */
+export function renderModelNote(item, text) {
+  const note = el("p", "msg-note", text);
+  note.setAttribute("role", "note");
+  item.querySelector(".msg-main").prepend(note);
 }

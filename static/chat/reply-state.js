@@ -15,6 +15,7 @@
 //   followed here, so an end frame or a reload never erases what someone read.
 
 import { CLOSE_TOO_BIG } from "./socket.js";
+import { TOOL_FRAMES, applyToolFrame } from "./tools.js";
 
 // A send whose socket keeps dying before its start frame is given up after this
 // many tries (a frame that crashes the server must not loop for ever).
@@ -27,6 +28,12 @@ export const FINAL_STATUSES = new Set([
   "failed",
 ]);
 export const CAN_CONTINUE = new Set(["interrupted", "cancelled"]);
+
+/** Whether Continue may carry a reply on: cut short, or stopped by the length
+ * limit (`truncated`, stored complete). */
+export function canContinue(status, truncated) {
+  return CAN_CONTINUE.has(status) || (status === "complete" && Boolean(truncated));
+}
 // Ends after which the text shown so far is kept when the stored text is shorter.
 // `filtered` is the output filter's decision, and `complete` is the whole text.
 const KEEP_SHOWN = new Set(["interrupted", "cancelled", "failed"]);
@@ -38,7 +45,17 @@ export function initialState() {
 export const isBusy = (state) => Boolean(state.pending || state.reply);
 
 function newReply({ id, conversation, joining = false }) {
-  return { id, conversation, seq: 0, text: "", stopping: false, joining, queued: null };
+  return {
+    id,
+    conversation,
+    seq: 0,
+    text: "",
+    stopping: false,
+    joining,
+    queued: null,
+    // Tool steps (tools.js) and the last tool frame number applied.
+    tools: { steps: [], seen: 0 },
+  };
 }
 
 /**
@@ -132,6 +149,7 @@ const handlers = {
   },
 
   frame(state, { frame }) {
+    if (TOOL_FRAMES.has(frame.type)) return toolFrame(state, frame);
     const handler = frames[frame.type];
     return handler ? handler(state, frame) : [state, []]; // a newer server's frame
   },
@@ -205,6 +223,16 @@ const frames = {
     return [state, [{ type: "error", frame }]];
   },
 };
+
+/** A tool call's step; one replayed by a join or resume (its `n` seen) is skipped. */
+function toolFrame(state, frame) {
+  const reply = state.reply;
+  if (!reply || frame.message !== reply.id) return [state, []];
+  const tools = applyToolFrame(reply.tools, frame);
+  if (tools === reply.tools) return [state, []];
+  const next = { ...reply, joining: false, tools };
+  return [{ ...state, reply: next }, [{ type: "tools", reply: next }]];
+}
 
 /** The next state and the effects of one event ({type, ...}). */
 export function step(state, event) {

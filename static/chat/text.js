@@ -68,6 +68,20 @@ export const STATUS_HINT = {
   failed: gettext("The model failed before finishing this reply."),
 };
 
+export const TRUNCATED_HINT = gettext(
+  "The reply reached its length limit before it was finished; Continue carries it on.",
+);
+
+/** The small mark on a reply served from the response cache: what it saved. */
+export function cachedText(saved) {
+  if (!saved) return gettext("Cached");
+  const tokens = (Number(saved.input_tokens) || 0) + (Number(saved.output_tokens) || 0);
+  return format(gettext("Cached · saved %(tokens)s tokens, %(cost)s"), {
+    tokens: formatNumber(tokens),
+    cost: formatCost(saved.cost),
+  });
+}
+
 /** "12 s", "3 min 5 s", "2 h 4 min" (a number never wraps away from its unit). */
 export function formatSeconds(total) {
   const s = Math.max(0, Math.ceil(total));

@@ -75,9 +75,12 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def serve_app(workdir: Path, **settings: str) -> Iterator[tuple[str, str, str]]:
+def serve_app(
+    workdir: Path, *, setup: str = "", **settings: str
+) -> Iterator[tuple[str, str, str]]:
     """(base_url, username, password) of a real daphne serving the app on a fresh
-    SQLite database in `workdir`, with `settings` as environment variables."""
+    SQLite database in `workdir`, with `settings` as environment variables;
+    `setup`: Python run by `manage.py shell` once migrated (rows a test needs)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "chatproject.settings",
@@ -97,6 +100,8 @@ def serve_app(workdir: Path, **settings: str) -> Iterator[tuple[str, str, str]]:
         "--email=browser@example.invalid",
         env=env,
     )
+    if setup:
+        _manage("shell", "-c", setup, env=env)
     port = _free_port()
     log = workdir / "daphne.log"
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]

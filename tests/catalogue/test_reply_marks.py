@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from chat.cache.backends import reset_backends
-from chat.models import Message, ModelCall
+from chat.models import Message, ModelCall, Preset
 from tests.servers.fake_openai import Reply
 from tests.ws import connect, read_reply, send_frame, text_of
 
@@ -106,3 +106,29 @@ async def test_a_truncated_reply_is_not_cached(
     await comm.disconnect()
     reset_backends()
     assert fake_openai.request_count == 2 and end["truncated"] and "cached" not in end
+
+
+async def test_a_conversations_temperature_is_part_of_the_cache_key(
+    user, fake_openai, entry_on_server, settings
+):
+    """The same question at another temperature is asked anew, not served from
+    the reply to the first."""
+    settings.CHAT_CACHE_BACKEND = "memory"
+    settings.CHAT_CACHE_MAX_TEMPERATURE = 1.0
+    reset_backends()
+    cool = await Preset.objects.acreate(name="Cool", temperature=0.1)
+    fake_openai.default = Reply(tokens=("Paris",), usage=(10, 1))
+    comm = await connect(user)
+    ends = []
+    for preset in (None, cool.pk, cool.pk):
+        frame = send_frame("Capital of France?")
+        if preset:
+            frame["preset"] = preset
+        await comm.send_json_to(frame)
+        await comm.receive_json_from(timeout=30)
+        ends.append((await read_reply(comm, wait=30))[-1])
+    await comm.disconnect()
+    reset_backends()
+    assert [end.get("cached", False) for end in ends] == [False, False, True]
+    assert fake_openai.request_count == 2
+    assert fake_openai.last_request.body["temperature"] == 0.1
