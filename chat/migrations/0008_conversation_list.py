@@ -48,7 +48,7 @@ def drop_search(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0006_catalogue'),
+        ('chat', '0010_tools'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
