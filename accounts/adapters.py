@@ -13,11 +13,16 @@ from allauth.account.internal.flows.email_verification import (
 from allauth.account.models import EmailAddress, Login
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.helpers import render_authentication_error
+from allauth.socialaccount.providers.base.constants import AuthError
+from allauth.socialaccount.providers.openid_connect.provider import (
+    OpenIDConnectProvider,
+)
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.shortcuts import render
 
-from accounts import lockouts
+from accounts import lockouts, oidc
 from accounts import signup as signups
 
 logger = logging.getLogger(__name__)
@@ -115,6 +120,53 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_provider(self, request, provider, client_id=None):
+        """OpenID Connect apps get the provider that sends and checks a nonce."""
+        found = super().get_provider(request, provider, client_id=client_id)
+        if type(found) is OpenIDConnectProvider:
+            return oidc.NonceOpenIDConnectProvider(request, app=found.app)
+        return found
+
+    def on_authentication_error(
+        self, request, provider, error=None, exception=None, extra_context=None
+    ) -> None:
+        """A failed single sign-on says why on the page's own error page: a
+        callback that does not belong to this browser's login (wrong or replayed
+        state, wrong nonce) is a 400; the provider refusing or failing, a 502."""
+        if error == AuthError.CANCELLED:
+            return
+        context = extra_context or {}
+        mismatch = isinstance(exception, oidc.NonceMismatch) or (
+            "state_id" in context and not context.get("state")
+        )
+        logger.warning(
+            "single sign-on failed",
+            extra={
+                "provider": getattr(provider, "id", ""),
+                "reason": "mismatch" if mismatch else str(error or "error"),
+            },
+        )
+        raise ImmediateHttpResponse(
+            render(
+                request,
+                "socialaccount/authentication_error.html",
+                {"provider_name": getattr(provider, "name", ""), "mismatch": mismatch},
+                status=400 if mismatch else 502,
+            )
+        )
+
+    def pre_social_login(self, request, sociallogin) -> None:
+        """An ID token without this login's nonce is refused, like a wrong state."""
+        provider = sociallogin.account.get_provider(request)
+        if isinstance(provider, oidc.NonceOpenIDConnectProvider):
+            try:
+                provider.nonce_check(sociallogin)
+            except oidc.NonceMismatch as exc:
+                raise ImmediateHttpResponse(
+                    render_authentication_error(request, provider, exception=exc)
+                ) from None
+        super().pre_social_login(request, sociallogin)
+
     def is_open_for_signup(self, request, sociallogin) -> bool:
         return signups.is_open(request)
 

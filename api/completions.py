@@ -3,18 +3,15 @@
 The request's messages go through chat.turns like a message sent from the page
 (cleaning, injection screen, limits and budgets, upstream queue, response cache,
 output filter, ledger, metrics, tracing); the reply runs as a turn task and streams
-through the hub, and this module translates its frames into OpenAI's shapes. A
-finisher follows each reply to its end, attributes its ledger rows to the key and,
-unless the client asked to store it, deletes the conversation the turn made: the
-ledger outlives it (ModelCall's links are SET_NULL), so spending stays true.
+through the hub, and this module translates its frames into OpenAI's shapes. The
+turn is stateless (chat/ephemeral.py: only its ledger rows are written, naming the
+key) unless the client asks to store it as a conversation of the page.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -28,15 +25,14 @@ from api.errors import ApiError, ModelNotFound, from_chat_error
 from api.model_access import model_key_for
 from api.models import ApiKey
 from chat import turns
-from chat.delivery import following, get_hub
+from chat.delivery import get_hub, watchers
 from chat.delivery.sweeper import ensure_sweeper
 from chat.errors import ERROR_CODES, ChatError, InternalError, ProviderUnavailable
-from chat.models import Conversation, Message, ModelCall
+from chat.models import Message
 
-log = logging.getLogger("api")
-
-# Strong references to the finishers: the loop keeps only weak ones.
-_finishers: set[asyncio.Task] = set()
+# Strong references to the stop requests of abandoned replies: the loop keeps
+# only weak ones.
+_stops: set[asyncio.Task] = set()
 
 FINISH_REASONS = {
     Message.Status.COMPLETE: "stop",
@@ -177,8 +173,8 @@ class Started:
 async def completion_start(
     *, api_key: ApiKey, request: CompletionRequest, store: bool
 ) -> Started:
-    """Check the model, begin the turn (every guard and limit), start it, and have
-    the finisher record it; a refusal is raised as an ApiError."""
+    """Check the model, begin the turn (every guard and limit) and start it; a
+    refusal is raised as an ApiError."""
     user = api_key.user
     model_key = await model_key_for(user, request.model)
     if model_key is None:
@@ -190,64 +186,45 @@ async def completion_start(
     messages = to_messages(request)
     try:
         turn = await turns.turn_begin_messages(
-            user=user, client_id=uuid.uuid4(), messages=messages, model_key=model_key
+            user=user,
+            client_id=uuid.uuid4(),
+            messages=messages,
+            model_key=model_key,
+            store=store,
+            api_key_id=api_key.pk,
         )
     except ChatError as exc:
         raise from_chat_error(exc) from None
-    ensure_sweeper()
+    if store:
+        ensure_sweeper()
     turns.turn_start(turn)
-    task = contextvars.Context().run(
-        asyncio.create_task,
-        _finish(
-            turn.reply_id,
-            conversation_id=turn.exchange.conversation.pk,
-            api_key_id=api_key.pk,
-            store=store,
-        ),
-    )
-    _finishers.add(task)
-    task.add_done_callback(_finishers.discard)
     return Started(turn.reply_id, request.model, int(time.time()))
-
-
-async def _finish(
-    reply_id: str, *, conversation_id: uuid.UUID, api_key_id: int, store: bool
-) -> None:
-    """Once the reply has ended: its ledger rows name the key, and an unstored
-    conversation is deleted (the ledger keeps its rows)."""
-    try:
-        async for _frame in following.reply_frames(reply_id, after=0):
-            pass
-        await ModelCall.objects.filter(message_id=reply_id).aupdate(
-            api_key_id=api_key_id
-        )
-        if not store:
-            await Conversation.objects.filter(pk=conversation_id).adelete()
-    except Exception:
-        log.exception("could not finish API reply %s", reply_id)
 
 
 def completion_abandon(started: Started) -> None:
     """The client left before the end: stop the reply (it is nobody else's)."""
     task = asyncio.ensure_future(get_hub().request_stop(started.reply_id))
-    _finishers.add(task)
-    task.add_done_callback(_finishers.discard)
+    _stops.add(task)
+    task.add_done_callback(_stops.discard)
 
 
 async def _frames(started: Started) -> AsyncIterator[tuple[str, Any]]:
-    """("text", str), ("error", ChatError) and finally ("end", frame)."""
-    async for frame in following.reply_frames(started.reply_id, after=0):
-        if frame["type"] == "delta":
-            yield "text", frame["text"]
-        elif frame["type"] == "error":
-            kind = ERROR_CODES.get(frame.get("code"), InternalError)
-            yield (
-                "error",
-                kind(frame.get("message"), retry_after=frame.get("retry_after")),
-            )
-        elif frame["type"] == "end":
-            yield "end", frame
-            return
+    """("text", str), ("error", ChatError) and finally ("end", frame). The reply
+    runs in this process, so its hub has every frame; the client counts as its
+    watcher (CHAT_UNWATCHED_REPLY_GRACE_SECONDS)."""
+    async with watchers.watching(started.reply_id):
+        async for frame in get_hub().follow(started.reply_id):
+            if frame["type"] == "delta":
+                yield "text", frame["text"]
+            elif frame["type"] == "error":
+                kind = ERROR_CODES.get(frame.get("code"), InternalError)
+                yield (
+                    "error",
+                    kind(frame.get("message"), retry_after=frame.get("retry_after")),
+                )
+            elif frame["type"] == "end":
+                yield "end", frame
+                return
 
 
 def _usage(end: dict) -> dict | None:

@@ -97,7 +97,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client_id = None
         try:
             frame = protocol.parse(text_data)
-            if isinstance(frame, protocol.SendFrame | protocol.RedoFrame):
+            if isinstance(
+                frame, protocol.SendFrame | protocol.EditFrame | protocol.RedoFrame
+            ):
                 client_id = str(frame.id)
                 await self.on_send(frame)
             elif isinstance(frame, protocol.StopFrame):
@@ -121,15 +123,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 protocol.error_frame(InternalError(), client_id=client_id)
             )
 
-    async def on_send(self, frame: protocol.SendFrame | protocol.RedoFrame) -> None:
-        if isinstance(frame, protocol.SendFrame):
+    async def on_send(
+        self, frame: protocol.SendFrame | protocol.EditFrame | protocol.RedoFrame
+    ) -> None:
+        edit = isinstance(frame, protocol.EditFrame)
+        if isinstance(frame, protocol.SendFrame) or edit:
             turn = await turns.turn_begin(
                 user=self.user,
                 client_id=frame.id,
                 conversation_id=frame.conversation,
                 content=frame.content,
                 model_key=frame.model,
-                preset_id=frame.preset,
+                preset_id=None if edit else frame.preset,
+                edits=frame.message if edit else None,
             )
         else:
             turn = await turns.turn_redo(
@@ -148,6 +154,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 demo=route.entry.demo if route else is_demo(),
                 model_key=route.entry.key if route else "",
                 model_note=route.note if route else "",
+                replaces=frame.message if frame.type == "regenerate" else None,
+                edits=frame.message if edit else None,
             )
         )
         self.follow(turn.reply_id, after=0)

@@ -16,6 +16,7 @@ from accounts.access import is_blocked, needs_email_verification
 from chat.errors import AccountBlocked, EmailUnverified, InvalidInput, NotFound
 from chat.models import USAGE_FIELDS, Conversation, Message, ModelCall
 from chat.titles import fallback_title
+from chat.tree import Tree
 
 
 @dataclass
@@ -36,35 +37,22 @@ async def conversation_get(*, user, conversation_id: uuid.UUID) -> Conversation:
         raise NotFound() from None
 
 
-async def conversation_list(*, user, limit: int = 200) -> list[dict]:
-    """The user's conversations, most recently updated first: id, title, updated."""
-    rows = Conversation.objects.filter(user=user).values("id", "title", "updated")
-    return [row async for row in rows[:limit]]
-
-
 async def conversation_delete(*, conversation: Conversation) -> None:
     """Delete a conversation with its messages; its ledger rows stay (unlinked)."""
     await conversation.adelete()
 
 
-async def messages_shown(*, conversation: Conversation) -> list[Message]:
-    """The conversation's messages as the page shows them, oldest first: a
-    regenerated reply's predecessors stay stored, not shown."""
-    rows = conversation.messages.filter(superseded=False).order_by("created")
-    return [message async for message in rows]
-
-
-def _exchange_of(*, user, client_id: uuid.UUID) -> Exchange | None:
+def exchange_of(*, user, client_id: uuid.UUID) -> Exchange | None:
     user_message = (
-        Message.objects.select_related("conversation", "reply")
+        Message.objects.select_related("conversation")
         .filter(conversation__user=user, client_id=client_id, role=Message.Role.USER)
         .first()
     )
     if user_message is None:
         return None
-    try:
-        reply = user_message.reply
-    except Message.DoesNotExist:
+    # The reply stored with it: its first child (later ones are regenerations).
+    reply = user_message.children.order_by("created", "id").first()
+    if reply is None:
         return None
     return Exchange(user_message.conversation, user_message, reply, created=False)
 
@@ -72,27 +60,27 @@ def _exchange_of(*, user, client_id: uuid.UUID) -> Exchange | None:
 @sync_to_async
 def exchange_find(*, user, client_id: uuid.UUID) -> Exchange | None:
     """The exchange an earlier send with this client id made, if any."""
-    return _exchange_of(user=user, client_id=client_id)
+    return exchange_of(user=user, client_id=client_id)
 
 
-async def history_get(
+@sync_to_async
+def history_get(
     *, conversation: Conversation, before: Message | None = None
 ) -> list[tuple[str, str]]:
-    """(role, text) of the conversation so far (or before one message), for the
-    prompt; failed, empty and superseded replies are left out, partial ones
-    (stopped, interrupted) are what the user saw."""
-    rows = (
-        Message.objects.filter(conversation=conversation, superseded=False)
-        .exclude(content="")
-        .exclude(status__in=[Message.Status.FAILED, Message.Status.STREAMING])
-    )
-    if before is not None:
-        rows = rows.filter(created__lt=before.created)
-    rows = rows.order_by("created").values_list("role", "content")
-    return [row async for row in rows]
+    """(role, text) of the active path (up to one message of it), for the prompt;
+    failed and empty replies are left out, partial ones (stopped, interrupted) are
+    what the user saw, other branches are not seen at all."""
+    history = []
+    for message in Tree(conversation.pk).path():
+        if before is not None and message.id == before.id:
+            break
+        skip = {Message.Status.FAILED, Message.Status.STREAMING}
+        if message.content and message.status not in skip:
+            history.append((message.role, message.content))
+    return history
 
 
-def _refuse_blocked(user) -> None:
+def refuse_blocked(user) -> None:
     """A socket's user object is as old as the socket, so is_active is read afresh
     in the same database trip that stores the message: a user blocked (or deleted)
     since connecting starts nothing, at the price of one primary-key query; an
@@ -123,7 +111,7 @@ def exchange_create(
     needs no lookup first: in a conversation, (conversation, client id) is unique;
     a send that starts one names it after the user and the client id, so its resend
     collides on the conversation's key."""
-    _refuse_blocked(user)
+    refuse_blocked(user)
     try:
         with transaction.atomic():
             if conversation is None:
@@ -132,32 +120,64 @@ def exchange_create(
                     user=user,
                     title=fallback_title(content),
                 )
+                parent_id = None
             else:
+                # Updating the row locks it: the leaf read next is the latest.
                 Conversation.objects.filter(pk=conversation.pk).update(
                     updated=timezone.now()
                 )
-            user_message = Message(
+                parent_id = (
+                    Conversation.objects.filter(pk=conversation.pk)
+                    .values_list("active_leaf_id", flat=True)
+                    .get()
+                )
+            user_message, reply = exchange_store(
                 conversation=conversation,
-                role=Message.Role.USER,
-                content=content,
+                parent_id=parent_id,
                 client_id=client_id,
-                flags=flags or [],
-            )
-            reply = Message(
-                conversation=conversation,
-                role=Message.Role.ASSISTANT,
-                status=Message.Status.STREAMING,
-                reply_to=user_message,
+                content=content,
                 model=model,
+                flags=flags,
             )
-            # One INSERT for both (their ids are made here, not by the database).
-            Message.objects.bulk_create([user_message, reply])
     except IntegrityError:
-        existing = _exchange_of(user=user, client_id=client_id)
+        existing = exchange_of(user=user, client_id=client_id)
         if existing is None:
             raise InvalidInput("That id already belongs to another message.") from None
         return existing
     return Exchange(conversation, user_message, reply, created=True)
+
+
+def exchange_store(
+    *,
+    conversation: Conversation,
+    parent_id: uuid.UUID | None,
+    client_id: uuid.UUID,
+    content: str,
+    model: str,
+    flags: list[str] | None,
+) -> tuple[Message, Message]:
+    """Insert a user message below `parent_id` and its `streaming` reply, and make
+    the reply the active leaf; inside the caller's transaction."""
+    user_message = Message(
+        conversation=conversation,
+        parent_id=parent_id,
+        role=Message.Role.USER,
+        content=content,
+        client_id=client_id,
+        flags=flags or [],
+    )
+    reply = Message(
+        conversation=conversation,
+        parent=user_message,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING,
+        model=model,
+    )
+    # One INSERT for both (their ids are made here, not by the database).
+    Message.objects.bulk_create([user_message, reply])
+    Conversation.objects.filter(pk=conversation.pk).update(active_leaf=reply)
+    conversation.active_leaf_id = reply.id
+    return user_message, reply
 
 
 class Redo(StrEnum):
@@ -183,7 +203,8 @@ _REDO_STATUSES = {
 @dataclass
 class RedoPlan:
     """A checked regenerate or continue: the reply it starts from and the user
-    message its chain of continuations answers."""
+    message its chain of continuations answers (a regenerate's new reply is that
+    message's next child, a continuation the reply's own)."""
 
     conversation: Conversation
     target: Message
@@ -207,20 +228,10 @@ async def redo_find(*, user, client_id: uuid.UUID) -> Exchange | None:
 
 def _answered(reply: Message) -> Message:
     """The user message a reply (through its chain of continuations) answers."""
-    while reply.reply_to_id is None and reply.continues_id is not None:
-        reply = Message.objects.get(pk=reply.continues_id)
-    if reply.reply_to_id is not None:
-        return Message.objects.get(pk=reply.reply_to_id)
-    # A superseded root lost its link: the user message just before it.
-    return (
-        Message.objects.filter(
-            conversation_id=reply.conversation_id,
-            role=Message.Role.USER,
-            created__lte=reply.created,
-        )
-        .order_by("-created")
-        .first()
-    )
+    message = reply
+    while message.role != Message.Role.USER:
+        message = Message.objects.get(pk=message.parent_id)
+    return message
 
 
 def _redo_check(*, user, message_id: uuid.UUID, mode: Redo) -> RedoPlan:
@@ -230,13 +241,7 @@ def _redo_check(*, user, message_id: uuid.UUID, mode: Redo) -> RedoPlan:
         )
     except Message.DoesNotExist:
         raise NotFound("That reply does not exist.") from None
-    last = (
-        Message.objects.filter(conversation_id=target.conversation_id, superseded=False)
-        .order_by("-created")
-        .only("id")
-        .first()
-    )
-    if target.superseded or last is None or last.id != target.id:
+    if target.conversation.active_leaf_id != target.id:
         raise InvalidInput(f"Only the last reply of a conversation can {mode.value}.")
     # A complete reply cut by the token limit can be continued too.
     truncated = mode is Redo.CONTINUE and target.truncated
@@ -263,9 +268,10 @@ def redo_create(
     *, user, client_id: uuid.UUID, message_id: uuid.UUID, mode: Redo, model: str
 ) -> Exchange:
     """Store the new `streaming` reply, checking again under the conversation's lock
-    (two tabs may press the button at once). Regenerating supersedes the old reply
-    and its continuations; continuing leaves them as they are."""
-    _refuse_blocked(user)
+    (two tabs may press the button at once). A regenerated reply is a new version
+    (sibling) of the old one and its continuations, which stay as they are; the new
+    reply is the active leaf."""
+    refuse_blocked(user)
     try:
         with transaction.atomic():
             # Updating the row locks it until commit: concurrent redos queue here.
@@ -273,27 +279,16 @@ def redo_create(
                 id__in=Message.objects.filter(id=message_id).values("conversation_id")
             ).update(updated=timezone.now())
             plan = _redo_check(user=user, message_id=message_id, mode=mode)
-            fields = {}
-            if mode is Redo.REGENERATE:
-                old = Message.objects.filter(
-                    conversation=plan.conversation,
-                    role=Message.Role.ASSISTANT,
-                    created__gt=plan.user_message.created,
-                    superseded=False,
-                )
-                old.update(superseded=True)
-                # The link is one-to-one: the new reply takes it over.
-                Message.objects.filter(reply_to=plan.user_message).update(reply_to=None)
-                fields = {"reply_to": plan.user_message, "replaces": plan.target}
-            else:
-                fields = {"continues": plan.target}
             reply = Message.objects.create(
                 conversation=plan.conversation,
+                parent=plan.user_message if mode is Redo.REGENERATE else plan.target,
                 role=Message.Role.ASSISTANT,
                 status=Message.Status.STREAMING,
                 client_id=client_id,
                 model=model,
-                **fields,
+            )
+            Conversation.objects.filter(pk=plan.conversation.pk).update(
+                active_leaf=reply
             )
     except IntegrityError:
         reply = (
@@ -384,29 +379,74 @@ class ReplyOutcome:
     # its tool steps as the page shows them.
     rounds: list = field(default_factory=list)
     tool_steps: list = field(default_factory=list)
+    # The API key the turn was asked with (None: the page), for the ledger.
+    api_key_id: int | None = None
 
     def usage_fields(self) -> dict:
         """The values of chat.models.USAGE_FIELDS, as the models take them."""
         return {name: getattr(self, name) for name in USAGE_FIELDS}
 
 
+def reply_final(outcome: ReplyOutcome) -> dict:
+    """The reply's fields once it ended, as reply_finish stores them."""
+    now = timezone.now()
+    return {
+        "content": outcome.content,
+        "status": outcome.status,
+        "model": outcome.model,
+        **outcome.usage_fields(),
+        "cache_key": outcome.cache_key,
+        "truncated": outcome.truncated,
+        "tool_steps": outcome.tool_steps,
+        "finished": now,
+        "updated": now,
+    }
+
+
+def ledger_rows(
+    *, user, outcome: ReplyOutcome, conversation=None, message=None
+) -> list[ModelCall]:
+    """A reply's ledger rows: one per attempt that failed before any text, then
+    the call that gave the reply (one per model call of a tool turn)."""
+    where = {
+        "user": user,
+        "conversation": conversation,
+        "message": message,
+        "api_key_id": outcome.api_key_id,
+    }
+    failed = [
+        ModelCall(
+            **where,
+            model=call.model,
+            catalogue_key=call.catalogue_key,
+            endpoint=call.endpoint,
+            status=Message.Status.FAILED,
+            duration_ms=call.duration_ms,
+            error_code=call.error_code,
+            run_id=call.run_id,
+        )
+        for call in outcome.failed_calls
+    ]
+    answered = [
+        ModelCall(
+            **where,
+            model=outcome.model,
+            catalogue_key=outcome.catalogue_key,
+            endpoint=outcome.endpoint,
+            cache_hit=outcome.cache_hit,
+            **usage,
+        )
+        for usage in _ledger_rows(outcome)
+    ]
+    return [*failed, *answered]
+
+
 @sync_to_async
 def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
-    """Store the reply's final text, status, usage and cost, and its ledger row."""
+    """Store the reply's final text, status, usage and cost, and its ledger rows."""
     reply = exchange.reply
+    final = reply_final(outcome)
     with transaction.atomic():
-        now = timezone.now()
-        final = {
-            "content": outcome.content,
-            "status": outcome.status,
-            "model": outcome.model,
-            **outcome.usage_fields(),
-            "cache_key": outcome.cache_key,
-            "truncated": outcome.truncated,
-            "tool_steps": outcome.tool_steps,
-            "finished": now,
-            "updated": now,
-        }
         # Only a reply still streaming: if a sweeper already judged it dead and
         # billed it, it must not be billed twice.
         claimed = Message.objects.filter(
@@ -416,35 +456,16 @@ def reply_finish(*, user, exchange: Exchange, outcome: ReplyOutcome) -> Message:
             reply.refresh_from_db()
             return reply
         ModelCall.objects.bulk_create(
-            ModelCall(
+            ledger_rows(
                 user=user,
+                outcome=outcome,
                 conversation=exchange.conversation,
                 message=reply,
-                model=call.model,
-                catalogue_key=call.catalogue_key,
-                endpoint=call.endpoint,
-                status=Message.Status.FAILED,
-                duration_ms=call.duration_ms,
-                error_code=call.error_code,
-                run_id=call.run_id,
             )
-            for call in outcome.failed_calls
         )
-        ModelCall.objects.bulk_create(
-            ModelCall(
-                user=user,
-                conversation=exchange.conversation,
-                message=reply,
-                model=outcome.model,
-                catalogue_key=outcome.catalogue_key,
-                endpoint=outcome.endpoint,
-                status=usage["status"],
-                cache_hit=outcome.cache_hit,
-                **{k: v for k, v in usage.items() if k != "status"},
-            )
-            for usage in _ledger_rows(outcome)
+        Conversation.objects.filter(pk=exchange.conversation.pk).update(
+            updated=final["updated"]
         )
-        Conversation.objects.filter(pk=exchange.conversation.pk).update(updated=now)
     # What was written, without reading it back.
     for name, value in final.items():
         setattr(reply, name, value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,6 +35,36 @@ _SECRET_NAMES = {
 }
 _SECRET_SUFFIXES = ("_password", "_secret", "_api_key", "_token")
 REDACTED = "[redacted]"
+# URL paths whose next segment is a secret: allauth's password-reset and email
+# confirmation keys, invitation links. A logged path (an access log line, Django's
+# "Not Found: /path", a request in an extra) keeps the prefix, not the secret.
+SECRET_PATH_PREFIXES = (
+    "/accounts/password/reset/key/",
+    "/accounts/confirm-email/",
+    "/accounts/invite/",
+)
+_SECRET_PATH = re.compile(
+    "(" + "|".join(map(re.escape, SECRET_PATH_PREFIXES)) + r")[^/\s?#'\"<>]+"
+)
+# Query parameters that carry credentials: an OIDC callback's code and state, a key
+# sent (and refused) in a URL. Access logs show the whole URI.
+SECRET_QUERY_PARAMS = (
+    "code",
+    "state",
+    "nonce",
+    "key",
+    "token",
+    "api_key",
+    "api-key",
+    "apikey",
+    "access_token",
+    "id_token",
+    "password",
+)
+_SECRET_QUERY = re.compile(
+    r"([?&](?:" + "|".join(map(re.escape, SECRET_QUERY_PARAMS)) + r")=)[^&\s#'\"<>]+",
+    re.IGNORECASE,
+)
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar(
     "chat_log_context", default=None
@@ -55,10 +86,16 @@ def _secret_name(name: str) -> bool:
     return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
 
 
+def scrub(text: str) -> str:
+    """The text without secrets: keys and tokens, also in URL paths and queries."""
+    text = _SECRET_PATH.sub(rf"\1{REDACTED}", redact(text))
+    return _SECRET_QUERY.sub(rf"\1{REDACTED}", text)
+
+
 def _clean(value: Any) -> Any:
     """Redact strings, also inside dicts, lists and tuples."""
     if isinstance(value, str):
-        return redact(value)
+        return scrub(value)
     if isinstance(value, dict):
         return {
             k: REDACTED if _secret_name(str(k)) else _clean(v) for k, v in value.items()
@@ -76,7 +113,7 @@ class RedactSecretsFilter(logging.Filter):
             message = record.getMessage()
         except Exception:
             return True
-        cleaned = redact(message)
+        cleaned = scrub(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         for key, value in list(vars(record).items()):
@@ -87,7 +124,7 @@ class RedactSecretsFilter(logging.Filter):
             elif isinstance(value, str | dict | list | tuple):
                 setattr(record, key, _clean(value))
         if record.exc_info and not record.exc_text:
-            record.exc_text = redact(
+            record.exc_text = scrub(
                 logging.Formatter().formatException(record.exc_info)
             )
         return True
@@ -115,4 +152,5 @@ class JsonFormatter(logging.Formatter):
             )
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str)
+        # Other objects (Django's `request` extra) as their text, scrubbed too.
+        return json.dumps(entry, default=lambda value: scrub(str(value)))

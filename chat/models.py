@@ -48,6 +48,11 @@ class Conversation(models.Model):
     )
     # Tool names the user switched off here (chat.tools): never more than given.
     tools_off = models.JSONField(default=list, blank=True, db_default=[])
+    # The last message of the branch the user sees: the page shows, and prompts
+    # use, the path from the root to it (chat/tree.py). None: no messages yet.
+    active_leaf = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-updated"]
@@ -110,21 +115,17 @@ class Message(UsageFields):
     # The client-made id of a send (on the user message) or of a regenerate or
     # continue (on the reply it made): a resend with the same id is the same turn.
     client_id = models.UUIDField(null=True, blank=True)
-    # The user message an assistant message answers.
-    reply_to = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reply"
+    # The message this one follows (None: a first message). A conversation is a
+    # tree: an edit is a new child of the edited message's parent, a regenerated
+    # reply a new child of its user message, a continuation a child of the reply it
+    # carries on; siblings are the versions of one message (chat/tree.py).
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
     )
-    # A regenerated reply names the one it replaced; a continuation the reply it
-    # carries on (the text reads as one, the rows stay apart for the ledger).
-    replaces = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    continues = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # Replaced by a regenerated reply: kept for the record, left out of the page and
-    # of later prompts.
-    superseded = models.BooleanField(default=False)
     # The provider stopped at the token limit (finish_reason "length"): the reply
     # is cut short even though its status is complete, and can be continued.
     truncated = models.BooleanField(default=False, db_default=False)

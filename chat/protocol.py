@@ -40,6 +40,19 @@ class SendFrame(_Frame):
     preset: int | None = None
 
 
+class EditFrame(_Frame):
+    """Edit a user message of the branch shown (`message`) and resend it: a new
+    version of it, answered by a new reply (chat/edits.py)."""
+
+    type: Literal["edit"]
+    id: uuid.UUID
+    message: uuid.UUID
+    content: str
+    # When given, the conversation `message` must belong to.
+    conversation: uuid.UUID | None = None
+    model: str | None = Field(default=None, min_length=1, max_length=64)
+
+
 class StopFrame(_Frame):
     type: Literal["stop"]
     message: uuid.UUID
@@ -60,12 +73,15 @@ class JoinFrame(_Frame):
 
 
 ClientFrame = Annotated[
-    SendFrame | StopFrame | JoinFrame | RedoFrame, Field(discriminator="type")
+    SendFrame | EditFrame | StopFrame | JoinFrame | RedoFrame,
+    Field(discriminator="type"),
 ]
 _client_frame = TypeAdapter(ClientFrame)
 
 
-def parse(text: str | None) -> SendFrame | StopFrame | JoinFrame | RedoFrame:
+def parse(
+    text: str | None,
+) -> SendFrame | EditFrame | StopFrame | JoinFrame | RedoFrame:
     """A validated client frame, or InvalidInput naming what is wrong."""
     if text is None:
         raise InvalidInput("Frames must be JSON text, not binary.")
@@ -157,7 +173,12 @@ def start_frame(
     demo: bool,
     model_key: str = "",
     model_note: str = "",
+    replaces: uuid.UUID | None = None,
+    edits: uuid.UUID | None = None,
 ) -> dict:
+    """`replaces`: the reply a regenerate makes a new version of; `edits`: the user
+    message an edit makes a new version of; `continues`: the reply a continuation
+    carries on (its parent)."""
     reply = exchange.reply
     frame = {
         "type": "start",
@@ -173,10 +194,12 @@ def start_frame(
     }
     if model_note:
         frame["model_note"] = model_note
-    if reply.replaces_id:
-        frame["replaces"] = str(reply.replaces_id)
-    if reply.continues_id:
-        frame["continues"] = str(reply.continues_id)
+    if replaces:
+        frame["replaces"] = str(replaces)
+    if edits:
+        frame["edits"] = str(edits)
+    if reply.parent_id != exchange.user_message.id:
+        frame["continues"] = str(reply.parent_id)
     return frame
 
 

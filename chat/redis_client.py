@@ -6,7 +6,8 @@ together. Per process the app opens at most REDIS_MAX_CONNECTIONS on its main po
 (commands wait for a free one rather than opening more; the reply-stop
 subscription holds one of them) plus one for the stream reader that serves every
 socket following a reply from another process (chat/delivery/streams.py). Pooled
-connections idle for REDIS_IDLE_SECONDS are closed. docs/deploy.md gives the formula.
+connections idle for REDIS_IDLE_SECONDS are closed. Django's cache has a small
+pool of its own (chat/redis_cache.py). docs/deploy.md gives the formula.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import weakref
 import redis.asyncio as redis
 from django.conf import settings
 
+from chat import redis_cache
 from chat.stores import StoreRegistry
 
 _clients: StoreRegistry[redis.Redis] = StoreRegistry(per_loop=True)
@@ -112,7 +114,7 @@ async def _close_idle(pool_ref: weakref.ref) -> None:
 
 def connection_counts() -> dict[str, int]:
     """Open connections of this process's pools, by purpose (for /metrics)."""
-    counts = {"main": 0, "reader": 0}
+    counts = {"main": 0, "reader": 0, "cache": redis_cache.open_connections()}
     for pool in list(_pools):
         counts[pool.purpose] += pool.open_connections()
     return counts

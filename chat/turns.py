@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from chat import conversations, protocol, shutdown
+from chat import conversations, ephemeral, protocol, shutdown
 from chat.cache.keys import generation_params
 from chat.cache.replies import (
     CachedReply,
@@ -33,6 +33,7 @@ from chat.cache.replies import (
 from chat.catalogue.turns import Route, route_for
 from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
 from chat.delivery import get_hub, watchers
+from chat.edits import edit_create, edit_plan
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
 from chat.final_save import save_with_retry
 from chat.guards.injection import make_canary
@@ -79,12 +80,19 @@ class Turn:
     route: Route | None = None
     # The tools it may call (chat.tools); None: a plain reply.
     tools: ToolTurn | None = None
+    # The API key it was asked with (None: the page), named in its ledger rows.
+    api_key_id: int | None = None
     # Its conversation may be titled by the model (not one the API made for a call).
     titled: bool = True
 
     @property
     def reply_id(self) -> str:
         return str(self.exchange.reply.id)
+
+    @property
+    def stored(self) -> bool:
+        """False for a stateless API request (chat/ephemeral.py)."""
+        return self.exchange.conversation is not None
 
 
 async def turn_begin(
@@ -95,9 +103,11 @@ async def turn_begin(
     content: str,
     model_key: str | None = None,
     preset_id: int | None = None,
+    edits: uuid.UUID | None = None,
 ) -> Turn:
-    """Check and store a new message; a resend of a known client id returns its turn,
-    even one arriving on another process at the same instant (chat/send_locks.py)."""
+    """Check and store a new message (or, with `edits`, a new version of that user
+    message: chat/edits.py); a resend of a known client id returns its turn, even
+    one arriving on another process at the same instant (chat/send_locks.py)."""
     async with send_lock(user_id=user.pk, client_id=client_id):
         return await _turn_begin(
             user=user,
@@ -106,6 +116,7 @@ async def turn_begin(
             content=content,
             model_key=model_key,
             preset_id=preset_id,
+            edits=edits,
         )
 
 
@@ -117,6 +128,7 @@ async def _turn_begin(
     content: str,
     model_key: str | None,
     preset_id: int | None,
+    edits: uuid.UUID | None = None,
 ) -> Turn:
     """Check and store a new message; a resend of a known client id returns its turn.
 
@@ -130,14 +142,22 @@ async def _turn_begin(
     try:
         text = clean_user_text(content, max_chars=settings.CHAT_MAX_MESSAGE_CHARS)
         flags = await screen_input(text)
-        conversation = None
+        conversation = before = None
         history: list[BaseMessage] = []
-        if conversation_id is not None:
+        if edits is not None:
+            plan = await edit_plan(
+                user=user, message_id=edits, conversation_id=conversation_id
+            )
+            conversation, before = plan.conversation, plan.message
+        elif conversation_id is not None:
             conversation = await conversations.conversation_get(
                 user=user, conversation_id=conversation_id
             )
+        if conversation is not None:
             history = prompts.history_messages(
-                await conversations.history_get(conversation=conversation)
+                await conversations.history_get(
+                    conversation=conversation, before=before
+                )
             )
         route = await route_for(
             user=user,
@@ -166,17 +186,27 @@ async def _turn_begin(
                 exc, user=user, kind="input_guard", turn_id=turn_id
             )
         raise
-    exchange = await _store(
-        admission,
-        conversations.exchange_create(
+    store = (
+        edit_create(
+            user=user,
+            client_id=client_id,
+            message_id=edits,
+            conversation_id=conversation_id,
+            content=text,
+            model=model,
+            flags=flags,
+        )
+        if edits is not None
+        else conversations.exchange_create(
             user=user,
             conversation=conversation,
             client_id=client_id,
             content=text,
             model=model,
             flags=flags,
-        ),
+        )
     )
+    exchange = await _store(admission, store)
     if not exchange.created:
         return Turn(turn_id, user, exchange, model)
     await route.remember(exchange.conversation)
@@ -264,11 +294,14 @@ async def turn_begin_messages(
     client_id: uuid.UUID,
     messages: list[BaseMessage],
     model_key: str | None = None,
+    store: bool = True,
+    api_key_id: int | None = None,
 ) -> Turn:
     """A turn on a client's own list of messages (the OpenAI-compatible API) instead
     of a stored conversation: every message is cleaned, every user message screened,
-    the list (trimmed to the window) follows the system prompt, and a new
-    conversation stores the last user message and the reply, as a send does."""
+    the list (trimmed to the window) follows the system prompt; with `store`, a new
+    conversation keeps the last user message and the reply, as a send does, else
+    nothing is kept but the ledger (chat/ephemeral.py)."""
     model = chat_models.model_name()
     turn_id = uuid.uuid4().hex[:12]
     max_chars = settings.CHAT_MAX_MESSAGE_CHARS
@@ -290,17 +323,18 @@ async def turn_begin_messages(
     except BlockedInput as exc:
         await records.error_record(exc, user=user, kind="input_guard", turn_id=turn_id)
         raise
-    exchange = await _store(
-        admission,
-        conversations.exchange_create(
+    if not store:
+        begin = ephemeral.exchange_begin(user=user, model=model)
+    else:
+        begin = conversations.exchange_create(
             user=user,
             conversation=None,
             client_id=client_id,
             content=new.content,
             model=model,
             flags=flags,
-        ),
-    )
+        )
+    exchange = await _store(admission, begin)
     return Turn(
         turn_id,
         user,
@@ -311,6 +345,7 @@ async def turn_begin_messages(
         flags,
         admission,
         route=route,
+        api_key_id=api_key_id,
         titled=False,
     )
 
@@ -421,9 +456,9 @@ def _config(turn: Turn) -> dict:
         "metadata": {
             "turn_id": turn.id,
             "user_id": getattr(turn.user, "pk", None),
-            "conversation_id": str(exchange.conversation.id),
+            "conversation_id": str(exchange.conversation.id) if turn.stored else None,
             "message_id": turn.reply_id,
-            "user_message_id": str(exchange.user_message.id),
+            "user_message_id": str(exchange.user_message.id) if turn.stored else None,
         },
     }
 
@@ -551,7 +586,7 @@ async def _stream(run: ReplyRun) -> None:
             if safe:
                 run.shown.append(safe)
                 hub.publish(turn.reply_id, safe)
-            if time.monotonic() >= next_checkpoint:
+            if turn.stored and time.monotonic() >= next_checkpoint:
                 next_checkpoint = time.monotonic() + checkpoint_every
                 try:
                     await conversations.reply_checkpoint(
@@ -677,6 +712,7 @@ def _outcome(run: ReplyRun) -> ReplyOutcome:
         truncated=run.truncated,
         rounds=run.turn.tools.rounds if run.turn.tools else [],
         tool_steps=run.turn.tools.steps if run.turn.tools else [],
+        api_key_id=run.turn.api_key_id,
     )
 
 
@@ -705,11 +741,10 @@ async def _store_and_close(run: ReplyRun, outcome: ReplyOutcome) -> None:
     the stored reply; if storing fails, the log still ends, with the text."""
     turn, error = run.turn, run.error
     hub = get_hub()
+    finish = conversations.reply_finish if turn.stored else ephemeral.reply_finish
     try:
         reply = await save_with_retry(
-            lambda: conversations.reply_finish(
-                user=turn.user, exchange=turn.exchange, outcome=outcome
-            ),
+            lambda: finish(user=turn.user, exchange=turn.exchange, outcome=outcome),
             what=f"reply {turn.reply_id}",
         )
         if error is not None:
@@ -719,7 +754,7 @@ async def _store_and_close(run: ReplyRun, outcome: ReplyOutcome) -> None:
                 kind="output_guard" if isinstance(error, BlockedOutput) else "reply",
                 turn_id=turn.id,
                 conversation=turn.exchange.conversation,
-                message=reply,
+                message=reply if turn.stored else None,
                 endpoint=outcome.endpoint,
             )
             hub.note(

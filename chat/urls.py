@@ -15,6 +15,11 @@ urlpatterns = [
         views.conversation_detail,
         name="conversation-detail",
     ),
+    path(
+        "api/conversations/<uuid:pk>/active/",
+        views.active_branch,
+        name="conversation-active",
+    ),
     path("api/usage/", views.usage_summary, name="usage"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="jsi18n"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -12,8 +12,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from chat import conversation_list as conversation_list_
-from chat import conversations, search, usage
-from chat.errors import ChatError, InvalidInput, Unauthenticated
+from chat import conversations, search, sockets, tree, usage
+from chat.errors import ChatError, InvalidInput, NotFound, Unauthenticated
+from chat.guards.json_limits import loads_limited
 from chat.llm.chat_models import is_demo, model_name
 from chat.protocol import usage_of
 from chat.rendering import render_markdown
@@ -97,9 +98,13 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
     if request.method == "DELETE":
         await conversations.conversation_delete(conversation=conversation)
         return JsonResponse({"deleted": str(pk)})
+    path = await tree.apath_with_versions(conversation)
+    roles = {m.id: m.role for m, _ in path}
     messages = [
         {
             "id": str(m.id),
+            "parent": str(m.parent_id) if m.parent_id else None,
+            "versions": [str(v) for v in versions],
             "role": m.role,
             "content": m.content,
             "html": render_markdown(m.content) if m.role == "assistant" else None,
@@ -108,12 +113,16 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             "cost": f"{m.cost:.8f}" if m.role == "assistant" else None,
             "model": m.model,
             "ttft_ms": m.ttft_ms,
-            "continues": str(m.continues_id) if m.continues_id else None,
+            "continues": (
+                str(m.parent_id)
+                if roles.get(m.parent_id) == m.role == "assistant"
+                else None
+            ),
             "tools": m.tool_steps,
             "truncated": m.truncated,
             "created": m.created,
         }
-        for m in await conversations.messages_shown(conversation=conversation)
+        for m, versions in path
     ]
     return JsonResponse(
         {
@@ -122,6 +131,36 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
             "messages": messages,
         }
     )
+
+
+@require_http_methods(["POST"])
+@_api_login_required
+async def active_branch(request: HttpRequest, pk: uuid.UUID) -> JsonResponse:
+    """Show another version: the branch through `message` (to the newest leaf below
+    it) becomes the conversation's active path, for every tab of the user."""
+    try:
+        data = loads_limited(
+            request.body.decode(errors="replace") or "{}", max_bytes=1024, what="body"
+        )
+        try:
+            message_id = uuid.UUID(str(data["message"]))
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput(
+                'The body must be {"message": "<message id>"}.'
+            ) from None
+        leaf = await tree.version_show(
+            user=request.user, conversation_id=pk, message_id=message_id
+        )
+    except ChatError as exc:
+        return error_response(exc)
+    frame = {
+        "type": "branch",
+        "conversation": str(pk),
+        "message": str(message_id),
+        "leaf": str(leaf.id),
+    }
+    await sockets.user_broadcast(request.user.pk, frame)
+    return JsonResponse(frame)
 
 
 @_api_login_required

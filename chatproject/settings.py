@@ -233,6 +233,9 @@ LOGGING = {
     "loggers": {
         "httpx": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
+        # uvicorn's access log through our handler (JSON, secrets redacted), not
+        # its own; daphne's goes through logging too (chatproject/access_log.py).
+        "uvicorn.access": {"handlers": ["console"], "propagate": False},
     },
 }
 
@@ -500,14 +503,21 @@ AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"
 
 # Failed logins share Django's cache; with REDIS_URL it is Redis, so every process
 # counts the same failures.
+# Connections of that cache's one pool per process (chat/redis_cache.py).
+REDIS_CACHE_MAX_CONNECTIONS = env.int("REDIS_CACHE_MAX_CONNECTIONS", default=1)
 if REDIS_URL:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
-        "OPTIONS": {"ssl_cert_reqs": REDIS_SSL_CERT_REQS}
-        if REDIS_URL.startswith("rediss://")
-        else {},
+        "OPTIONS": {
+            "pool_class": "chat.redis_cache.SharedPool",
+            **(
+                {"ssl_cert_reqs": REDIS_SSL_CERT_REQS}
+                if REDIS_URL.startswith("rediss://")
+                else {}
+            ),
+        },
     }
 
 # Who may open an account: closed (staff create accounts), invite (links staff make

@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, DateTimeField, DecimalField, Sum, UUIDField
@@ -45,15 +46,19 @@ def build_message(conversation, **fields) -> Message:
 
 
 def message(conversation, **fields) -> Message:
+    """A message after the conversation's active leaf (unless given a parent), made
+    the new leaf, as a send's messages are."""
     row = build_message(conversation, **fields)
+    branches = Conversation.objects.filter(pk=conversation.pk)
+    if "parent" not in fields:
+        row.parent_id = branches.values_list("active_leaf_id", flat=True).get()
     row.save()
+    branches.update(active_leaf=row)
     return row
 
 
 async def amessage(conversation, **fields) -> Message:
-    row = build_message(conversation, **fields)
-    await row.asave()
-    return row
+    return await sync_to_async(message)(conversation, **fields)
 
 
 def build_model_call(user, **fields) -> ModelCall:

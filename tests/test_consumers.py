@@ -335,7 +335,7 @@ async def test_joining_a_reply_whose_process_died_interrupts_it(user):
         role="assistant",
         status="streaming",
         content="Once upon",
-        reply_to=question,
+        parent=question,
         model="demo",
     )
     comm = await connect(user)

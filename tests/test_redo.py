@@ -64,7 +64,8 @@ async def test_continue_carries_on_an_interrupted_reply(user, fake_model):
         CONTINUE_INSTRUCTION,
     ]
     new = await Message.objects.aget(pk=start["message"])
-    assert new.continues_id == uuid.UUID(first["message"]) and new.reply_to_id is None
+    # A continuation is a child of the reply it carries on.
+    assert new.parent_id == uuid.UUID(first["message"])
     # The partial reply is kept as it was, and each part is billed by its own row.
     old = await Message.objects.aget(pk=first["message"])
     assert old.status == "interrupted" and old.content == "Hello,"
@@ -89,7 +90,7 @@ async def test_a_continued_reply_reads_as_one_in_later_prompts(user, fake_model)
     ]
 
 
-async def test_regenerate_replaces_the_reply(user, fake_model):
+async def test_regenerate_makes_a_new_version_of_the_reply(user, fake_model):
     comm = await connect(user)
     first = await interrupted_turn(comm, fake_model)
     fake_model.tokens = ["A", " fresh", " answer"]
@@ -103,16 +104,18 @@ async def test_regenerate_replaces_the_reply(user, fake_model):
     assert [m.content for m in fake_model.calls[-1][1:]] == ["Tell me a story"]
     old = await Message.objects.aget(pk=first["message"])
     new = await Message.objects.aget(pk=start["message"])
-    assert old.superseded and old.reply_to_id is None and old.content == "Hello,"
-    assert new.reply_to_id == uuid.UUID(first["user_message"])
-    assert new.replaces_id == old.id
-    # The page no longer shows the replaced reply; the ledger keeps both calls.
+    assert old.content == "Hello,"
+    # Both replies answer the same user message: versions 1 and 2 of one reply.
+    assert old.parent_id == new.parent_id == uuid.UUID(first["user_message"])
+    # The page shows the new one, and that the old one is version 1 of 2; the
+    # ledger keeps both calls.
     listed = await sync_to_async(shown)(user, first["conversation"])
     assert [m["id"] for m in listed] == [first["user_message"], start["message"]]
+    assert listed[1]["versions"] == [first["message"], start["message"]]
     assert await ModelCall.objects.filter(message=old).aexists()
 
 
-async def test_regenerate_drops_a_reply_and_its_continuations(user, fake_model):
+async def test_regenerate_sets_a_reply_and_its_continuations_aside(user, fake_model):
     comm = await connect(user)
     first = await interrupted_turn(comm, fake_model)
     fake_model.fail_after = 1
@@ -124,7 +127,10 @@ async def test_regenerate_drops_a_reply_and_its_continuations(user, fake_model):
     assert text_of(frames) == "whole"
     listed = await sync_to_async(shown)(user, first["conversation"])
     assert [m["id"] for m in listed] == [first["user_message"], start["message"]]
-    assert await Message.objects.filter(superseded=True).acount() == 2
+    assert listed[1]["versions"] == [first["message"], start["message"]]
+    # The old reply keeps its continuation, out of sight on its own branch.
+    cont_row = await Message.objects.aget(pk=cont["message"])
+    assert cont_row.parent_id == uuid.UUID(first["message"])
 
 
 async def test_continuation_is_listed_with_what_it_continues(user, fake_model):

@@ -19,7 +19,7 @@ def conversation(user):
         conv,
         role="assistant",
         content="**Red**, <script>x</script>",
-        reply_to=question,
+        parent=question,
         output_tokens=3,
         cost=Decimal("0.00001"),
     )

@@ -72,7 +72,7 @@ async def _interrupt(ids: list) -> int:
 @sync_to_async
 def _interrupt_one(message_id, text: str | None) -> int:
     reply = (
-        Message.objects.select_related("conversation", "reply_to")
+        Message.objects.select_related("conversation", "parent")
         .filter(pk=message_id, status=Message.Status.STREAMING)
         .first()
     )
@@ -100,7 +100,9 @@ def _bill(reply: Message) -> None:
         spec = get_spec(reply.model)
     except ValueError:
         spec = None
-    question = reply.reply_to.content if reply.reply_to else ""
+    parent = reply.parent
+    # A continuation's parent is the reply it carries on: its question is not here.
+    question = parent.content if parent and parent.role == Message.Role.USER else ""
     input_tokens = count_text(question, reply.model) if question else 0
     output_tokens = count_text(reply.content, reply.model) if reply.content else 0
     # Exact with a tiktoken encoding; never more than the request could generate.

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('chat', '0006_catalogue'),
+        ('chat', '0007_message_tree'),
     ]
 
     operations = [

@@ -6,6 +6,7 @@ import logging
 import traceback
 
 from chat.errors import ChatError, InternalError
+from chat.logs import scrub
 from chat.models import ErrorRecord
 from chat.observability import metrics
 
@@ -22,7 +23,9 @@ async def error_record(
     message=None,
     endpoint: str = "",
 ) -> None:
-    """Store and log one failure; a traceback is kept for internal errors only."""
+    """Store and log one failure; a traceback is kept for internal errors only.
+    What is stored is scrubbed as log lines are (chat/logs.py): no key, token or
+    secret URL path reaches the admin."""
     trace = ""
     source = error.__cause__ or error
     if isinstance(error, InternalError) and source.__traceback__ is not None:
@@ -47,8 +50,8 @@ async def error_record(
             conversation=conversation,
             message=message,
             endpoint=endpoint,
-            detail=(error.detail or error.message)[:2000],
-            traceback=trace,
+            detail=scrub(error.detail or error.message)[:2000],
+            traceback=scrub(trace),
             turn_id=turn_id,
         )
     except Exception:

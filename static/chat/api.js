@@ -76,3 +76,6 @@ export const saveSettings = (id, settings) =>
 export const getModels = () => request(body.modelsUrl);
 export const savePreferences = (preferences) =>
   request(body.preferencesUrl, { method: "PUT", json: preferences });
+/** Show the branch through a message (another version) in every tab. */
+export const showVersion = (id, message) =>
+  request(`${conversationUrl(id)}active/`, { method: "POST", json: { message } });

@@ -11,6 +11,7 @@ import { ModelPicker } from "./models.js";
 import { Notices } from "./notices.js";
 import {
   assistantMessage,
+  messageEditor,
   renderFinal,
   renderModelNote,
   renderPartial,
@@ -18,6 +19,8 @@ import {
   renderStatus,
   replyActions,
   userMessage,
+  userTools,
+  versionSwitcher,
 } from "./render.js";
 import {
   FINAL_STATUSES,
@@ -34,6 +37,7 @@ import { NOTICE_TEXT, STATUS_TEXT, errorText } from "./text.js";
 import { installTheme } from "./theme.js";
 import { Thread } from "./thread.js";
 import { ToolSwitches, renderToolSteps } from "./tools.js";
+import { branchChanges, editorKey, versionInfo, withNewVersion } from "./versions.js";
 
 const config = document.body.dataset;
 const maxChars = Number(config.maxChars) || null;
@@ -220,6 +224,11 @@ function run(effect) {
     case "changed":
       updateControls();
       break;
+    case "branch":
+      if (branchChanges(effect.frame, { conversation, lastId: thread.last?.dataset.id })) {
+        openConversation(conversation);
+      }
+      break;
     default:
       throw new Error(`unknown effect ${effect.type}`);
   }
@@ -251,14 +260,29 @@ function started({ frame, request, madeIn }) {
     notices.announce(frame.model_note);
   }
   const superseded = frame.replaces ? thread.find(frame.replaces) : null;
+  const edited = frame.edits ? thread.find(frame.edits) : null;
   if (superseded) {
+    setVersions(item, withNewVersion(versionsOf(superseded), frame.replaces, frame.message));
     thread.supersede(superseded, item);
+  } else if (request.type === "edit") {
+    // The new version replaces the edited message and everything after it.
+    const question = userMessage({
+      id: frame.user_message,
+      content: request.content,
+      created: frame.created,
+    });
+    const versions = edited ? versionsOf(edited) : null;
+    setVersions(question, withNewVersion(versions, frame.edits, frame.user_message));
+    if (edited) thread.truncateFrom(edited);
+    addUserTools(question);
+    thread.append(question, item);
   } else if (isSend) {
     const question = userMessage({
       id: frame.user_message,
       content: request.content,
       created: frame.created,
     });
+    addUserTools(question);
     thread.append(question, item);
   } else {
     thread.append(item);
@@ -299,7 +323,10 @@ function ended({ frame, final, mine, conversation: replyConversation }) {
   items.delete(frame.message);
   if (item?.isConnected) {
     replySource.set(item, final.content);
-    thread.keepScrolled(() => renderFinal(item, frame, final));
+    thread.keepScrolled(() => {
+      renderFinal(item, frame, final);
+      addReplyVersions(item);
+    });
     renderToolSteps(item, frame.tools);
   }
   if (!mine) return;
@@ -328,6 +355,87 @@ function updateControls() {
     stopping: Boolean(state.reply?.stopping),
   });
   updateReplyActions();
+  for (const button of $("messages").querySelectorAll('[data-action="edit"]')) {
+    button.setAttribute("aria-disabled", String(isBusy(state)));
+  }
+}
+
+// --- Versions and edits ------------------------------------------------------------
+
+const versionsOf = (item) => (item.dataset.versions ? JSON.parse(item.dataset.versions) : null);
+
+function setVersions(item, versions) {
+  if (versions?.length) item.dataset.versions = JSON.stringify(versions);
+}
+
+function addUserTools(item) {
+  item.querySelector(".msg-tools")?.remove();
+  const tools = userTools(versionInfo(versionsOf(item), item.dataset.id));
+  item.querySelector(".msg-bubble").after(tools);
+}
+
+/** A reply's ‹ n/N ›, first in its footer (renderFinal rebuilds the footer). */
+function addReplyVersions(item) {
+  const switcher = versionSwitcher(versionInfo(versionsOf(item), item.dataset.id));
+  if (switcher) item.querySelector(".msg-footer").prepend(switcher);
+}
+
+/** Show another version: the server makes its branch the one shown (in every tab,
+ * through a `branch` frame), then this tab loads it. */
+async function showVersion(messageId) {
+  if (!conversation) return;
+  const id = conversation;
+  try {
+    await api.showVersion(id, messageId);
+  } catch (error) {
+    notices.show(error.status === 404 ? NOTICE_TEXT.gone : NOTICE_TEXT["load-failed"]);
+    return;
+  }
+  if (conversation === id) {
+    await openConversation(id);
+    const shown = thread.find(messageId);
+    shown?.querySelector('[data-action="version"]:not([disabled])')?.focus();
+  }
+}
+
+function openEditor(item) {
+  if (item.querySelector(".msg-editor")) return;
+  const bubble = item.querySelector(".msg-bubble");
+  const tools = item.querySelector(".msg-tools");
+  const editor = messageEditor(bubble.querySelector(".msg-text").textContent);
+  const area = editor.querySelector("textarea");
+  const close = () => {
+    editor.remove();
+    bubble.hidden = false;
+    if (tools) tools.hidden = false;
+    tools?.querySelector('[data-action="edit"]')?.focus();
+  };
+  const save = () => {
+    const content = area.value;
+    if (!content.trim()) {
+      area.focus();
+      return;
+    }
+    const frame = { type: "edit", id: uuid(), message: item.dataset.id, content, conversation };
+    dispatch({ type: "submit", frame, conversation, online: socket.ready });
+  };
+  editor.addEventListener("submit", (event) => {
+    event.preventDefault();
+    save();
+  });
+  editor.querySelector('[data-action="edit-cancel"]').addEventListener("click", close);
+  area.addEventListener("keydown", (event) => {
+    const action = editorKey(event);
+    if (!action) return;
+    event.preventDefault();
+    if (action === "save") save();
+    else close();
+  });
+  bubble.hidden = true;
+  if (tools) tools.hidden = true;
+  bubble.after(editor);
+  area.focus();
+  area.setSelectionRange(area.value.length, area.value.length);
 }
 
 /** Regenerate and Continue sit on the thread's last reply once it has ended, and
@@ -453,7 +561,10 @@ function renderHistory(data) {
   const follow = [];
   for (const message of data.messages) {
     if (message.role === "user") {
-      list.push(userMessage(message));
+      const question = userMessage(message);
+      setVersions(question, message.versions);
+      addUserTools(question);
+      list.push(question);
       continue;
     }
     if (message.role !== "assistant") continue;
@@ -464,6 +575,7 @@ function renderHistory(data) {
       continues: message.continues,
       created: message.created,
     });
+    setVersions(item, message.versions);
     const continued = message.continues && list.find((i) => i.dataset.id === message.continues);
     if (continued) continued.classList.add("is-continued");
     list.push(item);
@@ -474,6 +586,7 @@ function renderHistory(data) {
       replySource.set(item, final.content);
       renderFinal(item, message, final);
       renderToolSteps(item, message.tools);
+      addReplyVersions(item);
     } else if (reply?.id === message.id) {
       // Still following it on this socket: show what arrived so far.
       items.set(message.id, item);
@@ -535,6 +648,15 @@ $("messages").addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button) return;
   const action = button.dataset.action;
+  if (action === "version") {
+    showVersion(button.dataset.target);
+    return;
+  }
+  if (action === "edit") {
+    if (button.getAttribute("aria-disabled") !== "true") openEditor(button.closest(".msg"));
+    else composer.explainWait(NOTICE_TEXT.wait);
+    return;
+  }
   if (action === "regenerate" || action === "continue") {
     if (button.getAttribute("aria-disabled") !== "true") {
       redo(action, button.closest(".msg").dataset.id);

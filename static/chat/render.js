@@ -251,6 +251,78 @@ export function replyActions({ canContinue }) {
   return group;
 }
 
+const EDIT_SVG =
+  '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>';
+
+/** ‹ 2/3 ›: which version of a message is shown; the arrows show the neighbours
+ * (versions.js's versionInfo). Nothing when there is only one. */
+export function versionSwitcher(info) {
+  if (info.count < 2) return null;
+  const box = el("span", "msg-versions");
+  box.setAttribute("role", "group");
+  box.setAttribute("aria-label", gettext("Versions"));
+  const arrow = (target, text, name) => {
+    const button = el("button", "btn btn-icon btn-tiny", text);
+    button.type = "button";
+    button.dataset.action = "version";
+    button.setAttribute("aria-label", name);
+    button.title = name;
+    if (target) button.dataset.target = target;
+    else button.disabled = true;
+    return button;
+  };
+  const label = el("span", "msg-versions-label", `${info.index + 1}/${info.count}`);
+  label.setAttribute("aria-hidden", "true");
+  const spoken = format(gettext("Version %(index)s of %(count)s"), {
+    index: info.index + 1,
+    count: info.count,
+  });
+  box.append(
+    arrow(info.prev, "‹", gettext("Previous version")),
+    label,
+    srOnly(spoken),
+    arrow(info.next, "›", gettext("Next version")),
+  );
+  return box;
+}
+
+/** Under a user message: its version switcher and the Edit button. */
+export function userTools(info) {
+  const tools = el("div", "msg-tools");
+  const switcher = versionSwitcher(info);
+  if (switcher) tools.append(switcher);
+  const edit = actionButton(
+    "edit",
+    gettext("Edit"),
+    gettext("Edit message"),
+    gettext("Change this message and send it again as a new version"),
+    EDIT_SVG,
+  );
+  tools.append(edit);
+  return tools;
+}
+
+/** The inline editor of a user message: its text, Save and Cancel. */
+export function messageEditor(content) {
+  const form = el("form", "msg-editor");
+  const label = el("label", "visually-hidden", gettext("Edit your message"));
+  const area = el("textarea", "msg-editor-text");
+  area.id = `edit-${crypto.randomUUID?.() ?? Date.now()}`;
+  label.htmlFor = area.id;
+  area.value = content;
+  area.rows = Math.min(Math.max(content.split("\n").length, 2), 12);
+  area.dir = "auto";
+  const buttons = el("div", "msg-editor-buttons");
+  const cancel = el("button", "btn btn-small btn-ghost", gettext("Cancel"));
+  cancel.type = "button";
+  cancel.dataset.action = "edit-cancel";
+  const save = el("button", "btn btn-small btn-primary", gettext("Save and send"));
+  save.type = "submit";
+  buttons.append(cancel, save);
+  form.append(label, area, buttons);
+  return form;
+}
+
 /** The "i" toggle: tokens, cost and timings of one reply. */
 function details(reply) {
   const box = el("details", "msg-meta");

@@ -37,6 +37,8 @@ export function canContinue(status, truncated) {
 // Ends after which the text shown so far is kept when the stored text is shorter.
 // `filtered` is the output filter's decision, and `complete` is the whole text.
 const KEEP_SHOWN = new Set(["interrupted", "cancelled", "failed"]);
+// Frames whose text stays on the page (the composer, the editor) when not sent.
+const TEXT_KEPT = new Set(["send", "edit"]);
 
 export function initialState() {
   return { pending: null, reply: null, shown: {} };
@@ -82,7 +84,7 @@ const handlers = {
   submit(state, { frame, conversation, online }) {
     if (isBusy(state)) return [state, [{ type: "notice", notice: "wait" }]];
     if (!online) {
-      const notice = frame.type === "send" ? "offline-send" : "offline-redo";
+      const notice = TEXT_KEPT.has(frame.type) ? "offline-send" : "offline-redo";
       return [state, [{ type: "notice", notice }]];
     }
     const pending = { frame, attempts: 1, conversation };
@@ -94,7 +96,7 @@ const handlers = {
     const effects = [];
     let { pending, reply } = state;
     if (pending && pending.attempts >= MAX_SEND_ATTEMPTS) {
-      const notice = pending.frame.type === "send" ? "send-gave-up" : "redo-gave-up";
+      const notice = TEXT_KEPT.has(pending.frame.type) ? "send-gave-up" : "redo-gave-up";
       effects.push({ type: "notice", notice });
       pending = null;
     } else if (pending) {
@@ -201,6 +203,11 @@ const frames = {
     const effects = [{ type: "ended", frame, final, mine, conversation: reply?.conversation }];
     effects.push({ type: "changed" }, { type: "refresh-usage" });
     return [mine ? { ...state, reply: null } : state, effects];
+  },
+
+  /** The branch shown changed (in this tab or another): app.js decides to reload. */
+  branch(state, frame) {
+    return [state, [{ type: "branch", frame }]];
   },
 
   error(state, frame) {

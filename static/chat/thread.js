@@ -97,6 +97,13 @@ export class Thread {
     for (const part of parts) part.remove();
   }
 
+  /** Edit: the edited message and everything after it leave the list (the new
+   * version and its reply take their place). */
+  truncateFrom(item) {
+    while (item.nextElementSibling) item.nextElementSibling.remove();
+    item.remove();
+  }
+
   scrollToBottom() {
     const t = this.nodes.thread;
     t.scrollTop = t.scrollHeight;

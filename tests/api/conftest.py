@@ -20,24 +20,6 @@ def make_key(db) -> Callable:
     return make
 
 
-@pytest.fixture(scope="session")
-def pg_template():
-    """A migrated PostgreSQL database, cloned by each live deployment."""
-    from tests.conftest import need_service
-    from tests.resilience import stack as deploy
-    from tests.servers import deployment
-
-    if not deployment.postgres_available():
-        need_service(f"PostgreSQL is not reachable at {deployment.PG_ADMIN_URL}")
-    if not deployment.redis_available():
-        need_service(f"Redis is not reachable at {deployment.REDIS_URL}")
-    template = deploy.make_template()
-    try:
-        yield template
-    finally:
-        template.drop()
-
-
 @pytest.fixture(scope="module")
 def live(pg_template, tmp_path_factory):
     """The app served by daphne, with a key per user of tests/api/live.py."""

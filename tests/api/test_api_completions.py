@@ -7,7 +7,8 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat.models import Conversation, ErrorRecord, ModelCall
+from chat.conversations import messages_shown
+from chat.models import Conversation, ErrorRecord, Message, ModelCall
 from tests.api.asgi import request
 from tests.api.auth import bearer
 
@@ -29,10 +30,10 @@ def model_settings(settings):
 async def _replies_finished():
     """Each test's replies end (and are recorded) before its tables are emptied."""
     yield
-    from api.completions import _finishers
+    from chat.shutdown import _replies
 
-    if _finishers:
-        await asyncio.wait(set(_finishers), timeout=10)
+    if _replies:
+        await asyncio.wait(set(_replies), timeout=10)
 
 
 @pytest.fixture
@@ -60,16 +61,8 @@ def error_of(response) -> dict:
     return body["error"]
 
 
-async def settled(predicate, within=5.0):
-    for _ in range(int(within / 0.05)):
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def test_a_reply_is_a_chat_completion_and_the_ledger_names_the_key(
-    key, fake_model, model_settings
+    user, key, fake_model, model_settings
 ):
     response = await post(key, ask())
     assert response.status_code == 200
@@ -84,31 +77,29 @@ async def test_a_reply_is_a_chat_completion_and_the_ledger_names_the_key(
     assert body["usage"]["prompt_tokens"] == 11
     assert body["usage"]["completion_tokens"] == 4
     assert body["usage"]["total_tokens"] == 15
-
-    async def attributed():
-        return await ModelCall.objects.filter(api_key__isnull=False).aexists()
-
-    await settled(attributed)
+    # Written before the reply ended, naming the key; nothing of what was said.
     call = await ModelCall.objects.select_related("api_key").aget()
     assert key.startswith(call.api_key.prefix) and call.output_tokens == 4
-
-    async def forgotten():
-        return not await Conversation.objects.aexists()
-
-    await settled(forgotten)  # stateless: the conversation is not kept
-    assert await ModelCall.objects.acount() == 1  # the ledger is
+    assert call.conversation_id is None and call.message_id is None
+    assert call.user_id == user.pk
+    assert not await Conversation.objects.aexists()
+    assert not await Message.objects.aexists()
 
 
 async def test_the_store_header_keeps_the_conversation(key, fake_model, model_settings):
     response = await post(key, ask("Keep me"), **{"X-Djchat-Store": "true"})
     assert response.status_code == 200
-
-    async def attributed():
-        return await ModelCall.objects.filter(api_key__isnull=False).aexists()
-
-    await settled(attributed)
     conversation = await Conversation.objects.aget()
     assert conversation.title == "Keep me"
+    shown = await messages_shown(conversation=conversation)
+    assert [(m.role, m.content) for m in shown] == [
+        ("user", "Keep me"),
+        ("assistant", "Hello, world!"),
+    ]
+    call = await ModelCall.objects.select_related("api_key").aget()
+    assert (
+        key.startswith(call.api_key.prefix) and call.conversation_id == conversation.pk
+    )
 
 
 async def test_history_and_system_messages_reach_the_model(
@@ -298,3 +289,86 @@ async def test_an_unverified_open_sign_up_is_403(user, key, fake_model, model_se
     error = error_of(response)
     assert error["code"] == "email_unverified" and error["type"] == "permission_error"
     assert not fake_model.calls
+
+
+async def test_a_filtered_stateless_reply_is_recorded_without_a_message(
+    key, fake_model, model_settings, monkeypatch
+):
+    """The output filter stops a reply that leaks the system prompt's canary: the
+    API says content_filter, the error record and the ledger row are written, and
+    still nothing of what was said is stored."""
+    original = type(fake_model)._astream
+
+    async def leak(self, messages, *args, **kwargs):
+        self.tokens = ["Sure: ", messages[0].content[:200]]
+        async for chunk in original(self, messages, *args, **kwargs):
+            yield chunk
+
+    monkeypatch.setattr(type(fake_model), "_astream", leak)
+    response = await post(key, ask("Tell me about the weather."))
+    assert response.status_code == 200
+    choice = response.json()["choices"][0]
+    assert choice["finish_reason"] == "content_filter"
+    assert "cnry-" not in choice["message"]["content"]
+    record = await ErrorRecord.objects.aget(kind="output_guard")
+    assert record.message_id is None and record.conversation_id is None
+    call = await ModelCall.objects.aget()
+    assert call.status == "filtered" and call.api_key_id is not None
+    assert not await Message.objects.aexists()
+
+
+async def test_fifty_concurrent_requests_from_ten_users_stay_within_the_site_cap(
+    fake_model, model_settings, make_key, monkeypatch
+):
+    """Through the whole pipeline: 50 requests at once from 10 users against a site
+    cap that fits a few replies. Some are answered, the rest refused with
+    budget_exhausted (the service's limit), none fails otherwise, and what the
+    ledger says was spent passes the cap by less than one reservation."""
+    from decimal import Decimal
+
+    from chat.limits.site import site_status
+    from tests import factories
+
+    model_settings.LLM_MAX_TOKENS = 4
+    model_settings.CHAT_MAX_CONCURRENT_REPLIES = 5
+    model_settings.CHAT_RATE_LIMITS = ["100/1m"]
+    model_settings.CHAT_CACHE_BACKEND = "off"
+    cap = Decimal("0.00004")
+    model_settings.CHAT_SITE_BUDGET_COST_PER_DAY = str(cap)
+    fake_model.usage = (40, 4)
+    monkeypatch.setattr("tests.api.asgi.WAIT", 90)  # 50 requests on a busy machine
+
+    @sync_to_async
+    def keys() -> list[str]:
+        return [make_key(factories.user(f"user{i}")) for i in range(10)]
+
+    users = await keys()
+    responses = await asyncio.gather(
+        *(post(users[i % 10], ask(f"Question {i}")) for i in range(50))
+    )
+    statuses = [r.status_code for r in responses]
+    refused = [error_of(r)["code"] for r in responses if r.status_code != 200]
+    assert 0 < statuses.count(200) < 50, statuses
+    assert set(refused) <= {"budget_exhausted", "busy"}, refused
+    calls = [c async for c in ModelCall.objects.all()]
+    assert len(calls) == statuses.count(200)
+    spent = sum((c.cost for c in calls), Decimal(0))
+    one_reservation = max(c.cost for c in calls)  # the hold is at least a reply's cost
+    assert spent <= cap + one_reservation, (spent, cap)
+    (status,) = await site_status()
+    assert status.cost_used == spent
+
+
+async def test_an_api_client_counts_as_the_replys_watcher(
+    key, fake_model, model_settings
+):
+    """With CHAT_UNWATCHED_REPLY_GRACE_SECONDS on, a reply longer than the grace
+    runs to its end while its API client waits for it."""
+    model_settings.CHAT_UNWATCHED_REPLY_GRACE_SECONDS = 0.2
+    fake_model.tokens = [f"w{i} " for i in range(12)]
+    fake_model.delay = 0.1
+    response = await post(key, ask())
+    assert response.status_code == 200
+    choice = response.json()["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    assert choice["message"]["content"] == "".join(fake_model.tokens)

@@ -41,11 +41,31 @@ def test_sdk_completion_text_usage_and_ledger_row(live):
     (row,) = live.wait_ledger(live.keys["sdk"], 1)
     assert (row["input_tokens"], row["output_tokens"]) == (31, 3)
     assert row["status"] == "complete" and not row["cache_hit"] and row["cost"] > 0
-    # Stateless: the request left no conversation behind.
+    # Stateless: nothing of what was said was stored, not even for a while.
+    assert live.database.query("SELECT count(*) FROM chat_conversation") == [(0,)]
+    assert live.database.query("SELECT count(*) FROM chat_message") == [(0,)]
     assert live.database.query(
-        "SELECT count(*) FROM chat_conversation c JOIN auth_user u "
-        "ON u.id = c.user_id WHERE u.username = 'sdk'"
-    ) == [(0,)]
+        "SELECT conversation_id, message_id FROM chat_modelcall"
+    ) == [(None, None)]
+
+
+def test_the_store_header_keeps_the_request_as_a_conversation(live):
+    live.model.default = Reply(tokens=("Kept", "."), usage=(8, 2))
+    client(live, "stream").chat.completions.create(
+        model=MODEL,
+        messages=ask("Please keep this one"),
+        extra_headers={"X-Djchat-Store": "true"},
+    )
+    rows = live.database.query(
+        "SELECT c.title, m.role, m.content FROM chat_conversation c "
+        "JOIN chat_message m ON m.conversation_id = c.id "
+        "JOIN auth_user u ON u.id = c.user_id WHERE u.username = 'stream' "
+        "ORDER BY m.created"
+    )
+    assert rows == [
+        ("Please keep this one", "user", "Please keep this one"),
+        ("Please keep this one", "assistant", "Kept."),
+    ]
 
 
 def test_sdk_streaming_with_usage(live):

@@ -103,3 +103,20 @@ def test_staff_required_mode_leaves_other_users_and_the_chat_alone(
 def test_without_the_setting_staff_use_the_admin_with_a_password(client, staff):
     log_in(client, "ops", PASSWORD)
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_the_page_and_every_settings_page_lead_to_the_second_factor(client, carol):
+    """Users find two-factor authentication from the chat page, and move between
+    the account's settings pages (2FA, password, email, API keys) from each."""
+    client.force_login(carol)
+    mfa = reverse("mfa_index")
+    assert f'href="{mfa}"' in client.get(reverse("chat:index")).content.decode()
+    for page in ("mfa_index", "account_email", "account_change_password", "api:keys"):
+        html = client.get(reverse(page)).content.decode()
+        for target in (
+            "mfa_index",
+            "account_email",
+            "account_change_password",
+            "api:keys",
+        ):
+            assert f'href="{reverse(target)}"' in html, (page, target)

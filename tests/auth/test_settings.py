@@ -62,8 +62,12 @@ def test_email_is_the_console_in_development_and_smtp_in_production():
     assert settings_with(DEBUG="0")["mailer"] == "smtp"
 
 
-def test_app_json_keeps_sign_up_closed():
-    app = json.loads((ROOT / "app.json").read_text())
-    assert app["env"]["CHAT_SIGNUP"]["value"] == "closed"
-    assert "CHAT_SIGNUP_ENABLED" not in app["env"]
-    assert app["env"]["ALLAUTH_TRUSTED_PROXY_COUNT"]["value"] == "1"
+def test_app_json_is_safe_for_a_public_url():
+    """Closed sign-up, the router as the one trusted proxy, a second factor for
+    staff, a site-wide spend cap, and no DEBUG."""
+    env = json.loads((ROOT / "app.json").read_text())["env"]
+    assert env["CHAT_SIGNUP"]["value"] == "closed"
+    assert "CHAT_SIGNUP_ENABLED" not in env and "DEBUG" not in env
+    assert env["ALLAUTH_TRUSTED_PROXY_COUNT"]["value"] == "1"
+    assert env["CHAT_MFA_REQUIRED_FOR_STAFF"]["value"] == "1"
+    assert env["CHAT_SITE_BUDGET_COST_PER_DAY"]["value"]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -26,10 +26,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def provider():
-    """The identity provider, in its own process; its base URL."""
+    """The identity provider, in its own process; its base URL. It refuses an
+    authorization request without a nonce."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "oidc_provider_mock", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "oidc_provider_mock",
+            "--port",
+            str(port),
+            "--require-nonce",
+            "true",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -134,6 +143,12 @@ def test_no_link_to_an_address_the_account_never_confirmed(client, sso, carol):
     assert not SocialAccount.objects.filter(user=carol).exists()
 
 
+def refused(response) -> None:
+    """The page's own answer to a callback that is not this login's."""
+    assert response.status_code == 400
+    assert "does not belong to this login" in response.content.decode()
+
+
 def test_a_callback_with_a_wrong_state_is_refused(client, sso, carol):
     person(sso, "carol-4", email="carol@example.com", email_verified=True)
     start = client.post("/accounts/oidc/corp/login/")
@@ -143,9 +158,40 @@ def test_a_callback_with_a_wrong_state_is_refused(client, sso, carol):
     forged = client.get(
         back.path, {"code": query["code"][0], "state": "not-the-state-we-sent"}
     )
-    assert forged.status_code < 500
-    assert "Third-Party Login Failure" in forged.content.decode()
+    refused(forged)
     assert client.get(reverse("chat:index")).status_code == 302
+
+
+def test_a_replayed_callback_is_refused(client, sso, carol):
+    """A state is good for one callback: the second use of a link is refused."""
+    person(sso, "carol-6", email="carol@example.com", email_verified=True)
+    start = client.post("/accounts/oidc/corp/login/")
+    chosen = httpx.post(start["Location"], data={"sub": "carol-6"}, timeout=5)
+    back = urlsplit(chosen.headers["Location"])
+    assert client.get(f"{back.path}?{back.query}")["Location"] == "/"
+    client.post(reverse("logout"))
+    refused(client.get(f"{back.path}?{back.query}"))
+    assert client.get(reverse("chat:index")).status_code == 302
+
+
+def test_an_id_token_with_a_wrong_nonce_is_refused(client, sso, carol):
+    """Each login sends a fresh nonce; an ID token issued for another
+    authorization request (here: one whose nonce was swapped on the way to the
+    provider) does not log anyone in, though its state is right."""
+    person(sso, "carol-7", email="carol@example.com", email_verified=True)
+    start = client.post("/accounts/oidc/corp/login/")
+    authorize = urlsplit(start["Location"])
+    params = parse_qs(authorize.query)
+    assert len(params["nonce"][0]) >= 32
+    params["nonce"] = ["a-nonce-of-another-login"]
+    swapped = authorize._replace(query=urlencode(params, doseq=True)).geturl()
+    chosen = httpx.post(swapped, data={"sub": "carol-7"}, timeout=5)
+    assert chosen.status_code == 302, chosen.text[:500]
+    back = urlsplit(chosen.headers["Location"])
+    assert parse_qs(back.query)["state"] == params["state"]
+    refused(client.get(f"{back.path}?{back.query}"))
+    assert client.get(reverse("chat:index")).status_code == 302
+    assert not SocialAccount.objects.filter(user=carol).exists()
 
 
 def test_sso_only_hides_passwords(client, sso, carol, settings):

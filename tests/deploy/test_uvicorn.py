@@ -15,6 +15,7 @@ import pytest
 
 from tests.deploy import client
 from tests.deploy.conftest import GRACE_SECONDS, dynos_running
+from tests.deploy.test_procfile import secrets_stay_out_of_the_access_log
 from tests.deploy.test_scale_out import (
     CLOSE_RESTARTING,
     drained,
@@ -105,3 +106,10 @@ async def test_uvicorn_workers_drain_on_sigterm_to_the_parent(
     ):
         await sigterm_to_parent_drains(dyno, fake_llm, database, q_ws, s_ws)
     assert dyno.log_path.read_text().count("SIGTERM: draining") == 2
+
+
+def test_uvicorns_access_log_keeps_secrets_in_urls_out(uvicorn_dyno):
+    """uvicorn's access log goes through the app's handler too (settings.LOGGING)."""
+    secrets_stay_out_of_the_access_log(uvicorn_dyno)
+    log = uvicorn_dyno.log_path.read_text(errors="replace")
+    assert '"logger": "uvicorn.access"' in log

@@ -215,3 +215,30 @@ describe("stop and abandon", () => {
     assert.deepEqual(effects[0].frame, { type: "join", message: "m9", after: 0 });
   });
 });
+
+describe("edit and versions", () => {
+  const edit = { type: "edit", id: "e1", message: "u1", content: "Hi again", conversation: "c1" };
+
+  it("an edit is a turn like a send: sent, started, then streamed", () => {
+    const start = { type: "start", id: "e1", message: "m2", conversation: "c1", edits: "u1" };
+    const [state, effects] = run([
+      { type: "submit", frame: edit, conversation: "c1", online: true },
+      { type: "frame", frame: start },
+    ]);
+    assert.equal(state.reply.id, "m2");
+    const began = effects.find((e) => e.type === "started");
+    assert.equal(began.request, edit);
+  });
+
+  it("offline, an edit keeps its text, as a send does", () => {
+    const [, effects] = run([{ type: "submit", frame: edit, conversation: "c1", online: false }]);
+    assert.deepEqual(effects, [{ type: "notice", notice: "offline-send" }]);
+  });
+
+  it("a branch frame is handed to the page, changing nothing here", () => {
+    const frame = { type: "branch", conversation: "c1", message: "m1", leaf: "m1" };
+    const [state, effects] = run([...started, { type: "frame", frame }]);
+    assert.equal(state.reply.id, "m1");
+    assert.deepEqual(effects.at(-1), { type: "branch", frame });
+  });
+});

@@ -116,3 +116,93 @@ async def test_a_turn_logs_one_line_with_its_turn_id(json_lines, user, fake_mode
     assert len(turns[0]["turn_id"]) == 12
     assert turns[0]["status"] == "complete"
     assert (turns[0]["input_tokens"], turns[0]["output_tokens"]) == (11, 4)
+
+
+SECRET = "Zq8v3kP2xR7mN4tW9yB6cD1e"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        (f"/accounts/invite/{SECRET}/", "/accounts/invite/[redacted]/"),
+        (f"/accounts/confirm-email/{SECRET}/", "/accounts/confirm-email/[redacted]/"),
+        (
+            f"/accounts/password/reset/key/1a-{SECRET}/",
+            "/accounts/password/reset/key/[redacted]/",
+        ),
+    ],
+)
+def test_secret_url_paths_never_reach_a_log_line(json_lines, client, path, logged):
+    """Django logs a refused request's path ("Not Found: /path") with the request
+    itself as an extra: the key or token in it is cut out of both."""
+    response = client.get(path)
+    logging.getLogger("django.request").warning(
+        "Gone: %s", path, extra={"request": response.wsgi_request}
+    )
+    text = json.dumps(json_lines())
+    assert SECRET not in text
+    assert f"Gone: {logged}" in text and f"'{logged}'>" in text
+
+
+def test_daphnes_access_log_goes_through_logging_without_secrets(json_lines):
+    """bin/web's daphne writes its access log as records (chatproject/access_log.py),
+    not raw lines on stdout, so the same filter applies."""
+    from chatproject.access_log import AccessLog
+
+    AccessLog()(
+        "http",
+        "complete",
+        {
+            "client": "203.0.113.9:5123",
+            "method": "GET",
+            "path": f"/accounts/confirm-email/{SECRET}/",
+            "status": 302,
+            "size": 0,
+        },
+    )
+    (entry,) = json_lines()
+    assert entry["logger"] == "daphne.access" and entry["status"] == 302
+    assert SECRET not in json.dumps(entry)
+    assert '"GET /accounts/confirm-email/[redacted]/"' in entry["message"]
+
+
+def test_credentials_in_a_logged_query_string_are_redacted(json_lines):
+    """daphne logs the whole URI: an OIDC callback's code and state, or a key a
+    client put in the URL (and was refused for), stay out of the line."""
+    from chatproject.access_log import AccessLog
+
+    for uri in (
+        f"/accounts/oidc/corp/login/callback/?code={SECRET}&state={SECRET}x",
+        f"/v1/models?limit=5&API_KEY={SECRET}",
+    ):
+        AccessLog()(
+            "http",
+            "complete",
+            {
+                "client": "203.0.113.9:5123",
+                "method": "GET",
+                "path": uri,
+                "status": 400,
+                "size": 0,
+            },
+        )
+    first, second = (entry["message"] for entry in json_lines())
+    assert SECRET not in first + second
+    assert "callback/?code=[redacted]&state=[redacted]" in first
+    assert "/v1/models?limit=5&API_KEY=[redacted]" in second
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_error_record_holds_no_secret_path():
+    from chat.errors import InternalError
+    from chat.models import ErrorRecord
+    from chat.observability.records import error_record
+
+    await error_record(
+        InternalError(detail=f"failed on /accounts/invite/{SECRET}/"), kind="test"
+    )
+    record = await ErrorRecord.objects.aget(kind="test")
+    assert SECRET not in record.detail and "/accounts/invite/[redacted]/" in (
+        record.detail
+    )

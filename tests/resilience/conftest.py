@@ -7,21 +7,6 @@ import pytest
 from tests.conftest import need_service
 from tests.resilience import stack as deploy
 from tests.resilience.services import PrivateRedis
-from tests.servers import deployment
-
-
-@pytest.fixture(scope="session")
-def pg_template():
-    """A migrated PostgreSQL database with one user, cloned by every deployment."""
-    if not deployment.postgres_available():
-        need_service(f"PostgreSQL is not reachable at {deployment.PG_ADMIN_URL}")
-    if not deployment.redis_available():
-        need_service(f"Redis is not reachable at {deployment.REDIS_URL}")
-    template = deploy.make_template()
-    try:
-        yield template
-    finally:
-        template.drop()
 
 
 @pytest.fixture

@@ -201,7 +201,7 @@ async def test_reply_of_a_killed_process_ends_interrupted_with_its_streamed_text
     rows = await asyncio.to_thread(
         stack.query,
         "select role, content, status from chat_message where id = %s"
-        " or id = (select reply_to_id from chat_message where id = %s)",
+        " or id = (select parent_id from chat_message where id = %s)",
         message,
         message,
     )

@@ -1,7 +1,7 @@
 """The Redis connection budget (docs/deploy.md): 500 sockets on two processes, each
 following a reply generated on the other process, stay within
 processes x (REDIS_MAX_CONNECTIONS + 1 stream reader +
-REDIS_CHANNEL_LAYER_MAX_CONNECTIONS),
+REDIS_CHANNEL_LAYER_MAX_CONNECTIONS + REDIS_CACHE_MAX_CONNECTIONS),
 counted by the Redis server itself (each pool names its connections)."""
 
 import asyncio
@@ -31,7 +31,8 @@ pytestmark = [
 FOLLOWERS = 500
 MAX_CONNECTIONS = 5  # REDIS_MAX_CONNECTIONS's default
 LAYER = 3  # REDIS_CHANNEL_LAYER_MAX_CONNECTIONS's default
-BUDGET = 2 * (MAX_CONNECTIONS + 1 + LAYER)
+CACHE = 1  # REDIS_CACHE_MAX_CONNECTIONS's default
+BUDGET = 2 * (MAX_CONNECTIONS + 1 + LAYER + CACHE)
 TOKENS = [f"w{i} " for i in range(80)]
 
 
@@ -87,3 +88,4 @@ async def test_500_followers_on_two_processes_stay_within_the_budget(
         assert seen.get("djchat:main", 0) <= 2 * MAX_CONNECTIONS, seen
         assert seen.get("djchat:reader", 0) <= 2, seen
         assert seen.get("djchat:layer", 0) <= 2 * LAYER, seen
+        assert seen.get("djchat:cache", 0) <= 2 * CACHE, seen

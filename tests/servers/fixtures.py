@@ -13,7 +13,7 @@ import pytest
 from tests.servers.fake_openai import FakeOpenAI
 from tests.servers.llama import LlamaServer, LlamaUnavailable
 
-__all__ = ["fake_openai", "llama_server"]
+__all__ = ["fake_openai", "llama_server", "pg_template"]
 
 
 @pytest.fixture
@@ -38,3 +38,22 @@ def llama_server() -> Iterator[LlamaServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A migrated PostgreSQL database with one user, cloned by each deployment of
+    the app that a test starts (tests/resilience, tests/api); dropped at the end."""
+    from tests.conftest import need_service
+    from tests.resilience.stack import make_template
+    from tests.servers import deployment
+
+    if not deployment.postgres_available():
+        need_service(f"PostgreSQL is not reachable at {deployment.PG_ADMIN_URL}")
+    if not deployment.redis_available():
+        need_service(f"Redis is not reachable at {deployment.REDIS_URL}")
+    template = make_template()
+    try:
+        yield template
+    finally:
+        template.drop()
