@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from chat import conversation_list as conversation_list_
 from chat import conversations, search, sockets, tree, usage
-from chat.errors import ChatError, InvalidInput, NotFound, Unauthenticated
+from chat.errors import ChatError, InvalidInput, Unauthenticated
 from chat.guards.json_limits import loads_limited
 from chat.llm.chat_models import is_demo, model_name
 from chat.protocol import usage_of
