@@ -37,11 +37,14 @@ for i, days in enumerate(ages):
     conversation = Conversation.objects.create(user=user, title=f"Seeded {{i:03d}}")
     if i == 4:
         conversation.title = "Travel notes"
-        conversation.save()
+        last = None
         for n in range(30):
-            Message.objects.create(conversation=conversation, content=f"Question {{n}}")
-            Message.objects.create(
+            last = Message.objects.create(
+                conversation=conversation, parent=last, content=f"Question {{n}}"
+            )
+            last = Message.objects.create(
                 conversation=conversation,
+                parent=last,
                 role="assistant",
                 content=(
                     "The ferry to **Zanzibar** leaves at dawn."
@@ -49,6 +52,9 @@ for i, days in enumerate(ages):
                     else f"Answer number {{n}} " + "with filler text " * 20
                 ),
             )
+        # The message tree (chat.tree): the page shows the path to this leaf.
+        conversation.active_leaf = last
+        conversation.save()
     Conversation.objects.filter(pk=conversation.pk).update(
         updated=now - timedelta(days=days, minutes=i)
     )
