@@ -1,4 +1,18 @@
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+
+def repair_sqlite_search(using: str = "default", **kwargs) -> None:
+    """SQLite drops a table's triggers when a migration rebuilds it: put the
+    search index's back (chat.search.sqlite.repair)."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    from chat.search import sqlite
+
+    with connection.cursor() as cursor:
+        sqlite.repair(cursor)
 
 
 class ChatConfig(AppConfig):
@@ -19,3 +33,4 @@ class ChatConfig(AppConfig):
         set_llm_cache(LangChainCache())
         # The injection screen's optional judge is a catalogue model.
         use_judge(judge)
+        post_migrate.connect(repair_sqlite_search, sender=self)

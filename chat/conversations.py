@@ -15,9 +15,8 @@ from django.utils import timezone
 from accounts.access import is_blocked, needs_email_verification
 from chat.errors import AccountBlocked, EmailUnverified, InvalidInput, NotFound
 from chat.models import USAGE_FIELDS, Conversation, Message, ModelCall
+from chat.titles import fallback_title
 from chat.tree import Tree
-
-TITLE_CHARS = 60
 
 
 @dataclass
@@ -36,12 +35,6 @@ async def conversation_get(*, user, conversation_id: uuid.UUID) -> Conversation:
         return await Conversation.objects.aget(id=conversation_id, user=user)
     except Conversation.DoesNotExist:
         raise NotFound() from None
-
-
-async def conversation_list(*, user, limit: int = 200) -> list[dict]:
-    """The user's conversations, most recently updated first: id, title, updated."""
-    rows = Conversation.objects.filter(user=user).values("id", "title", "updated")
-    return [row async for row in rows[:limit]]
 
 
 async def conversation_delete(*, conversation: Conversation) -> None:
@@ -87,11 +80,6 @@ def history_get(
     return history
 
 
-def _title(content: str) -> str:
-    line = " ".join(content.split())
-    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
-
-
 def refuse_blocked(user) -> None:
     """A socket's user object is as old as the socket, so is_active is read afresh
     in the same database trip that stores the message: a user blocked (or deleted)
@@ -130,7 +118,7 @@ def exchange_create(
                 conversation = Conversation.objects.create(
                     id=uuid.uuid5(_NEW_CONVERSATION, f"{user.pk}:{client_id}"),
                     user=user,
-                    title=_title(content),
+                    title=fallback_title(content),
                 )
                 parent_id = None
             else:

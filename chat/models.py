@@ -11,11 +11,29 @@ from chat.rate_rules import validate_rate_limits
 
 
 class Conversation(models.Model):
+    class TitleSource(models.TextChoices):
+        # The first line of the first message (chat.titles.fallback_title); the
+        # model is asked for a better one once the first reply completes.
+        FIRST_LINE = "first_line", "First line"
+        # The model was asked (once): its title, or the first line if it failed.
+        MODEL = "model", "Model"
+        # Renamed by its owner: never retitled.
+        USER = "user", "User"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
     )
     title = models.CharField(max_length=200, blank=True)
+    title_source = models.CharField(
+        max_length=16,
+        choices=TitleSource.choices,
+        default=TitleSource.FIRST_LINE,
+        db_default=TitleSource.FIRST_LINE,
+    )
+    # Pinned ones head the sidebar; archived ones leave it for the Archived view.
+    pinned = models.BooleanField(default=False, db_default=False)
+    archived = models.BooleanField(default=False, db_default=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
     # The catalogue entry its turns use (chat.catalogue); blank: the default.
@@ -38,7 +56,14 @@ class Conversation(models.Model):
 
     class Meta:
         ordering = ["-updated"]
-        indexes = [models.Index(fields=["user", "-updated"])]
+        indexes = [
+            models.Index(fields=["user", "-updated"]),
+            # The sidebar's pages (chat.conversation_list): one range scan each.
+            models.Index(
+                fields=["user", "archived", "-pinned", "-updated", "-id"],
+                name="chat_conversation_page",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title or str(self.id)
@@ -149,6 +174,10 @@ class ModelCall(UsageFields):
     """One row per model call: the usage ledger that totals, budgets and dashboards
     read. It outlives deleted conversations so history and spending stay true."""
 
+    class Purpose(models.TextChoices):
+        REPLY = "reply", "Reply"
+        TITLE = "title", "Title"  # a conversation's title (chat.titling)
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="model_calls"
     )
@@ -166,6 +195,12 @@ class ModelCall(UsageFields):
     endpoint = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=Message.Status.choices)
     cache_hit = models.BooleanField(default=False)
+    purpose = models.CharField(
+        max_length=16,
+        choices=Purpose.choices,
+        default=Purpose.REPLY,
+        db_default=Purpose.REPLY,
+    )
     run_id = models.CharField(max_length=64, blank=True)
     # The API key the call was made with (None: the page).
     api_key = models.ForeignKey(

@@ -235,6 +235,17 @@ def status_frame(message_id: str, text: str, retry: int) -> dict:
     return {"type": "status", "message": message_id, "text": text, "retry": retry}
 
 
+def title_frame(conversation) -> dict:
+    """A conversation's new title, for every socket of its owner: the model's, or
+    the owner's own (`source` "model" or "user")."""
+    return {
+        "type": "title",
+        "conversation": str(conversation.pk),
+        "title": conversation.title,
+        "source": conversation.title_source,
+    }
+
+
 def usage_of(message: Message) -> dict:
     return {
         "input_tokens": message.input_tokens,

@@ -54,6 +54,7 @@ from chat.observability import metrics, records
 from chat.observability.callbacks import CallMeter
 from chat.observability.tracing import tracing_callbacks
 from chat.send_locks import send_lock
+from chat.titling import title_after_reply
 from chat.tools.turn import ToolTurn, tool_reply, tool_turn_for
 
 log = logging.getLogger("chat.turns")
@@ -81,6 +82,8 @@ class Turn:
     tools: ToolTurn | None = None
     # The API key it was asked with (None: the page), named in its ledger rows.
     api_key_id: int | None = None
+    # Its conversation may be titled by the model (not one the API made for a call).
+    titled: bool = True
 
     @property
     def reply_id(self) -> str:
@@ -343,6 +346,7 @@ async def turn_begin_messages(
         admission,
         route=route,
         api_key_id=api_key_id,
+        titled=False,
     )
 
 
@@ -761,6 +765,10 @@ async def _store_and_close(run: ReplyRun, outcome: ReplyOutcome) -> None:
             turn.reply_id,
             protocol.end_frame(reply, cached=_saved(run.hit, turn.route.spec)),
         )
+        if turn.titled:
+            title_after_reply(
+                user=turn.user, conversation=turn.exchange.conversation, reply=reply
+            )
     except Exception:
         log.exception("turn %s could not be stored", turn.id)
         hub.close(turn.reply_id, protocol.end_unsaved_frame(turn.reply_id, run.content))

@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from chat import conversations, feedback, sockets, tree, usage
-from chat.errors import ChatError, InvalidInput, NotFound, Unauthenticated
+from chat import conversation_list as conversation_list_
+from chat import conversations, feedback, search, sockets, tree, usage
+from chat.errors import ChatError, InvalidInput, Unauthenticated
 from chat.guards.json_limits import loads_limited
 from chat.llm.chat_models import is_demo, model_name
 from chat.protocol import usage_of
@@ -47,27 +48,52 @@ def _api_login_required(view):
     return wrapped
 
 
+@require_http_methods(["GET"])
 @_api_login_required
 async def conversation_list(request: HttpRequest) -> JsonResponse:
-    rows = await conversations.conversation_list(user=request.user)
-    return JsonResponse(
-        {
-            "conversations": [
-                {"id": str(r["id"]), "title": r["title"], "updated": r["updated"]}
-                for r in rows
-            ]
-        }
-    )
+    """A page of the list (`cursor`, `limit`, `archived`), or a search (`q`)."""
+    params = request.GET
+    try:
+        if "q" in params:
+            results = await search.conversation_search(
+                user=request.user, query=params["q"]
+            )
+            return JsonResponse({"query": params["q"], "results": results})
+        page = await conversation_list_.conversation_page(
+            user=request.user,
+            archived=params.get("archived") in ("1", "true"),
+            cursor=params.get("cursor") or None,
+            limit=_int(params.get("limit"), conversation_list_.PAGE_SIZE),
+        )
+    except ChatError as exc:
+        return error_response(exc)
+    return JsonResponse({"conversations": page.conversations, "next": page.next})
 
 
-@require_http_methods(["GET", "DELETE"])
+def _int(value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"{value[:20]!r} is not a whole number.") from None
+
+
+@require_http_methods(["GET", "PATCH", "DELETE"])
 @_api_login_required
 async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonResponse:
     try:
         conversation = await conversations.conversation_get(
             user=request.user, conversation_id=pk
         )
-    except NotFound as exc:
+        if request.method == "PATCH":
+            changes = conversation_list_.parse_changes(request.body)
+            return JsonResponse(
+                await conversation_list_.conversation_update(
+                    conversation=conversation, changes=changes
+                )
+            )
+    except ChatError as exc:
         return error_response(exc)
     if request.method == "DELETE":
         await conversations.conversation_delete(conversation=conversation)
@@ -102,8 +128,7 @@ async def conversation_detail(request: HttpRequest, pk: uuid.UUID) -> JsonRespon
     ]
     return JsonResponse(
         {
-            "id": str(conversation.id),
-            "title": conversation.title,
+            **conversation_list_.conversation_info(conversation),
             "settings": conversations.settings_of(conversation),
             "messages": messages,
         }

@@ -316,6 +316,13 @@ CHAT_REDACT_PII = env.bool("CHAT_REDACT_PII", default=False)
 CHAT_UNWATCHED_REPLY_GRACE_SECONDS = env.float(
     "CHAT_UNWATCHED_REPLY_GRACE_SECONDS", default=0.0
 )
+# Let the conversation's model title it once the first reply completes (a small
+# call, budgeted and in the ledger); off: the first line of the first message stays.
+CHAT_TITLES = env.bool("CHAT_TITLES", default=True)
+# The PostgreSQL text search configuration conversation search stems words with
+# (english, french, german..., or simple for none); after changing it, run
+# `manage.py search_index` to rebuild the index.
+CHAT_SEARCH_LANGUAGE = env.str("CHAT_SEARCH_LANGUAGE", default="english")
 # Seconds between saves of a streaming reply's partial text (what survives a crash).
 # With Redis the reply's stream keeps every chunk sent, so the sweeper recovers it
 # all; on the embedded default the checkpoint is all there is: once a second.

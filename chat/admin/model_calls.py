@@ -45,6 +45,7 @@ class ModelCallAdmin(NavListMixin, LlmCacheAdminMixin, ReadOnlyAdmin):
         "trace",
     )
     list_filter = (
+        "purpose",
         "model",
         "catalogue_key",
         "status",

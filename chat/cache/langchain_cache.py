@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -33,16 +34,28 @@ from chat.cache.replies import CacheSlot, cache_ttl, temperature_allowed
 log = logging.getLogger("chat.cache")
 
 _scope: ContextVar[str | None] = ContextVar("llm_cache_scope", default=None)
+_lookups: ContextVar[ScopeLookups | None] = ContextVar("llm_lookups", default=None)
 _MODEL_IN_PARAMS = re.compile(r"\('model(?:_name)?', '([^']*)'\)")
 
 
+@dataclass
+class ScopeLookups:
+    """What the lookups inside a `cache_scope_for` block found: a caller that keeps
+    a ledger must know a call was served from the cache (it costs nothing)."""
+
+    hits: int = 0
+
+
 @contextmanager
-def cache_scope_for(user) -> Iterator[None]:
+def cache_scope_for(user) -> Iterator[ScopeLookups]:
     """Cache the LangChain calls made inside this block in `user`'s scope."""
+    lookups = ScopeLookups()
     token = _scope.set(cache_scope(user))
+    counted = _lookups.set(lookups)
     try:
-        yield
+        yield lookups
     finally:
+        _lookups.reset(counted)
         _scope.reset(token)
 
 
@@ -135,6 +148,8 @@ class LangChainCache(BaseCache):
 def _counted(value: str | None) -> RETURN_VAL_TYPE | None:
     generations = _load(value) if value is not None else None
     stats.count("hits" if generations is not None else "misses")
+    if generations is not None and (lookups := _lookups.get()) is not None:
+        lookups.hits += 1
     return generations
 
 

@@ -15,6 +15,7 @@ import logging
 import math
 import uuid
 import weakref
+from dataclasses import replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -45,6 +46,9 @@ log = logging.getLogger("chat.limits")
 
 # Suggested wait when the limits store is unreachable.
 UNAVAILABLE_RETRY_SECONDS = 5.0
+
+# Background calls (titles) a user may have in flight at once.
+BACKGROUND_SLOTS = 4
 
 BUDGET_HELD = (
     "Your remaining budget is reserved for a reply in progress. "
@@ -217,12 +221,17 @@ async def admit(
     wait_upstream: bool = True,
     policy: Policy | None = None,
     clock: Clock | None = None,
+    background: bool = False,
 ) -> Admission:
     """Admit one turn of `user` towards `endpoint`, or refuse it with RateLimited,
     Busy (a reply in flight, a saturated provider, limits unavailable) or
     BudgetExhausted, each with retry_after. Holds input estimate plus reply cap (and
     the estimated cost) against the budgets until settled. A blocked account is
-    refused where its message would be stored (chat.conversations)."""
+    refused where its message would be stored (chat.conversations).
+
+    A `background` call the user did not ask for (a title) is budgeted the same way
+    but counts towards neither the rate limit nor the reply slots: it must never
+    make the user's next message busy."""
     clock = clock or get_clock()
     user_id = getattr(user, "pk", user)
     tokens = max(0, estimated_input_tokens) + max(0, reply_cap_tokens)
@@ -237,6 +246,8 @@ async def admit(
             clock=clock,
         )
     policy = policy or await policy_for(user)
+    if background:
+        policy = replace(policy, rate_rules=(), max_concurrent=BACKGROUND_SLOTS)
     backend = get_backend()
     request = dict(
         user_id=user_id,
@@ -246,6 +257,7 @@ async def admit(
         cost=budgets.to_units(estimated_cost),
         policy=policy,
         clock=clock,
+        background=background,
     )
     try:
         admission = await _admit_user(backend, **request)
@@ -277,13 +289,14 @@ async def _admit_user(
     cost: int,
     policy: Policy,
     clock: Clock,
+    background: bool = False,
 ) -> Admission:
     keys = user_keys(user_id)
     now = clock.now()
     periods = budgets.periods_for(policy, keys, now)
     ask = UserAsk(
         rate_key=keys.rate,
-        slots_key=keys.slots,
+        slots_key=keys.background if background else keys.slots,
         admission_id=uuid.uuid4().hex,
         now=now,
         lease_until=now + float(settings.CHAT_LIMITS_LEASE_SECONDS),

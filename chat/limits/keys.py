@@ -27,6 +27,12 @@ class UserKeys:
         """Sorted set: admission id -> lease expiry (replies in flight)."""
         return f"{self.base}:slots"
 
+    @property
+    def background(self) -> str:
+        """Sorted set: admission id -> lease expiry (background calls in flight,
+        e.g. titles: apart from the reply slots, so they never make a send busy)."""
+        return f"{self.base}:background"
+
     def budget(self, window: Window) -> str:
         """Hash of one period: used tokens (t) and cost units (c), and live holds
         (h:<admission id> -> "tokens cost lease-expiry")."""

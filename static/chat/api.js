@@ -50,7 +50,19 @@ function conversationUrl(id) {
   return `${body.conversationsUrl}${encodeURIComponent(id)}/`;
 }
 
-export const listConversations = () => request(body.conversationsUrl);
+/** One page of the list: `cursor` is the `next` of the page before. */
+export function listConversations({ cursor = null, archived = false } = {}) {
+  const params = new URLSearchParams();
+  if (cursor) params.set("cursor", cursor);
+  if (archived) params.set("archived", "1");
+  const query = params.toString();
+  return request(query ? `${body.conversationsUrl}?${query}` : body.conversationsUrl);
+}
+export const searchConversations = (q) =>
+  request(`${body.conversationsUrl}?${new URLSearchParams({ q })}`);
+/** Change a conversation's title, pinned or archived. */
+export const updateConversation = (id, changes) =>
+  request(conversationUrl(id), { method: "PATCH", json: changes });
 export const getConversation = (id) => request(conversationUrl(id));
 export const deleteConversation = (id) =>
   request(conversationUrl(id), { method: "DELETE" });

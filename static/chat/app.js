@@ -106,8 +106,11 @@ const sidebar = new Sidebar(
     sidebar: $("sidebar"),
     toggle: $("sidebar-toggle"),
     backdrop: $("sidebar-backdrop"),
+    heading: $("history-heading"),
     list: $("conversation-list"),
     listEmpty: $("conversation-empty"),
+    more: $("conversation-more"),
+    archived: $("show-archived"),
     newChat: $("new-chat"),
     search: $("conversation-search"),
     usageToday: $("usage-today"),
@@ -115,9 +118,13 @@ const sidebar = new Sidebar(
     usageBudgets: $("usage-budgets"),
   },
   {
-    onOpen: (id) => openConversation(id, { push: true }),
+    onOpen: (id, message) => openConversation(id, { push: true, message }),
     onDelete: confirmDelete,
     onNew: () => newChat(),
+    onRenamed: (id, title) => {
+      if (id === conversation) setTitle(title);
+    },
+    onError: (text) => notices.show(text),
   },
 );
 const picker = new ModelPicker(
@@ -168,7 +175,7 @@ const socket = new ChatSocket(socketUrl(), {
     picker.setModels(hello);
     dispatch({ type: "ready" });
   },
-  onFrame: (frame) => dispatch({ type: "frame", frame }),
+  onFrame: (frame) => (frame.type === "title" ? retitled(frame) : dispatch({ type: "frame", frame })),
   onClose: (code) => dispatch({ type: "closed", code }),
   onState: (connection) => notices.connection(connection),
   onUnauthenticated: () => window.location.assign(api.loginUrl()),
@@ -475,18 +482,34 @@ function updateReplyActions() {
 
 // --- Conversations -------------------------------------------------------------------
 
+const UUID = /^[0-9a-f-]{36}$/i;
+
 function conversationFromUrl() {
   const params = new URLSearchParams(window.location.search);
   const id = params.get("c") || window.location.hash.slice(1);
-  return /^[0-9a-f-]{36}$/i.test(id) ? id : null;
+  return UUID.test(id) ? id : null;
 }
 
-function setUrl(id, { push }) {
+/** The message a search result opened the conversation at (`?m=`). */
+function messageFromUrl() {
+  const id = new URLSearchParams(window.location.search).get("m");
+  return UUID.test(id || "") ? id : null;
+}
+
+/** A conversation's new title: the model's, or a rename in another tab. */
+function retitled(frame) {
+  sidebar.retitle(frame.conversation, frame.title);
+  if (frame.conversation === conversation) setTitle(frame.title);
+}
+
+function setUrl(id, { push, message = null }) {
   shareDialog.setConversation(id);
   const url = new URL(window.location.href);
   url.hash = "";
   if (id) url.searchParams.set("c", id);
   else url.searchParams.delete("c");
+  if (message) url.searchParams.set("m", message);
+  else url.searchParams.delete("m");
   if (url.href === window.location.href) return;
   window.history[push ? "pushState" : "replaceState"]({ c: id }, "", url);
 }
@@ -516,11 +539,11 @@ function newChat({ push = true } = {}) {
   updateControls();
 }
 
-async function openConversation(id, { push = false } = {}) {
+async function openConversation(id, { push = false, message = null } = {}) {
   const load = ++loads;
   conversation = id;
   toolSwitches.show(id);
-  setUrl(id, { push });
+  setUrl(id, { push, message });
   sidebar.setActive(id);
   clearThread();
   thread.setEmpty(false);
@@ -546,6 +569,8 @@ async function openConversation(id, { push = false } = {}) {
   setTitle(data.title);
   picker.showConversation(data.settings);
   renderHistory(data);
+  const found = message && thread.find(message);
+  if (found) thread.reveal(found);
 }
 
 function renderHistory(data) {
@@ -600,15 +625,6 @@ function renderHistory(data) {
   updateReplyActions();
 }
 
-async function loadConversations() {
-  try {
-    const data = await api.listConversations();
-    sidebar.setAll(data.conversations);
-  } catch {
-    sidebar.failed();
-  }
-}
-
 async function confirmDelete(id) {
   const found = sidebar.find(id);
   if (!found) return;
@@ -639,7 +655,7 @@ async function confirmDelete(id) {
 window.addEventListener("popstate", () => {
   const id = conversationFromUrl();
   if (id === conversation) return;
-  if (id) openConversation(id);
+  if (id) openConversation(id, { message: messageFromUrl() });
   else newChat({ push: false });
 });
 
@@ -760,9 +776,9 @@ function init() {
   });
   updateControls();
   const id = conversationFromUrl();
-  if (id) openConversation(id);
+  if (id) openConversation(id, { message: messageFromUrl() });
   else setUrl(null, { push: false });
-  loadConversations();
+  sidebar.load();
   refreshUsage();
   picker.loadPresets();
   picker.watchForJoins();

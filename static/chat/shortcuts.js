@@ -1,5 +1,6 @@
 // Keyboard shortcuts, listed in the help dialog (Ctrl+/ or the "?" button):
-// new chat, search conversations, stop the reply, focus the message box.
+// new chat, search conversations (their titles and messages), stop the reply,
+// focus the message box.
 // Ctrl is Cmd on a Mac.
 
 /** The action for a keydown, or null. Pure, for unit tests. */

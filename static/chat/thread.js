@@ -47,6 +47,14 @@ export class Thread {
     return this.items.find((item) => item.dataset.id === id) || null;
   }
 
+  /** Bring a message into view and mark it a moment (a search result's). */
+  reveal(item) {
+    item.scrollIntoView({ block: "center" });
+    this.wasAtBottom = this.atBottom;
+    item.classList.add("is-found");
+    setTimeout(() => item.classList.remove("is-found"), 4000);
+  }
+
   clear() {
     this.nodes.messages.replaceChildren();
     this.nodes.emptyState.hidden = false;
