@@ -206,6 +206,9 @@ async def tool_reply(
                     error=event.message,
                 )
             elif isinstance(event, ModelRound):
+                # Every call's arguments are whole before any tool runs.
+                for call_id in list(shown):
+                    arguments_end(call_id)
                 state.rounds.append(_round(event, spec))
                 state.pending.clear()
                 state.in_call = False
