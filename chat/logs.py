@@ -36,12 +36,14 @@ _SECRET_NAMES = {
 _SECRET_SUFFIXES = ("_password", "_secret", "_api_key", "_token")
 REDACTED = "[redacted]"
 # URL paths whose next segment is a secret: allauth's password-reset and email
-# confirmation keys, invitation links. A logged path (an access log line, Django's
-# "Not Found: /path", a request in an extra) keeps the prefix, not the secret.
+# confirmation keys, invitation and share links. A logged path (an access log
+# line, Django's "Not Found: /path", a request in an extra) keeps the prefix, not
+# the secret.
 SECRET_PATH_PREFIXES = (
     "/accounts/password/reset/key/",
     "/accounts/confirm-email/",
     "/accounts/invite/",
+    "/share/",
 )
 _SECRET_PATH = re.compile(
     "(" + "|".join(map(re.escape, SECRET_PATH_PREFIXES)) + r")[^/\s?#'\"<>]+"

@@ -149,7 +149,8 @@ def model_info(entry, *, default: str) -> dict:
         "capabilities": {
             "streaming_usage": entry.streaming_usage,
             "vision": entry.vision,
-            "tools": entry.tools,
+            # LLM_TOOLS marks the model seeded from LLM_MODEL tool-capable.
+            "tools": entry.tools or (entry.from_environment and settings.LLM_TOOLS),
             "json_mode": entry.json_mode,
         },
         "temperature": {

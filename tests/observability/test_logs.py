@@ -127,6 +127,8 @@ SECRET = "Zq8v3kP2xR7mN4tW9yB6cD1e"
     [
         (f"/accounts/invite/{SECRET}/", "/accounts/invite/[redacted]/"),
         (f"/accounts/confirm-email/{SECRET}/", "/accounts/confirm-email/[redacted]/"),
+        (f"/share/{SECRET}/", "/share/[redacted]/"),
+        (f"/share/{SECRET}/continue/", "/share/[redacted]/continue/"),
         (
             f"/accounts/password/reset/key/1a-{SECRET}/",
             "/accounts/password/reset/key/[redacted]/",

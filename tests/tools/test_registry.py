@@ -6,6 +6,8 @@ import sys
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
+from chat.catalogue.entries import environment_entry
+from chat.protocol import model_info
 from chat.tools.errors import ToolError
 from chat.tools.registry import BUILTIN, tool_by_function, tools_for
 from tests.tools.samples import CAPABLE, MCP_SERVER, Entry
@@ -50,6 +52,13 @@ async def test_llm_tools_marks_the_seeded_model_capable(user, settings):
     settings.LLM_TOOLS = True
     assert await names(user, Entry("seeded", False)) == ["python"]
     assert await names(user, Entry("other", False)) == []
+
+
+def test_hello_says_llm_tools_made_the_seeded_model_tool_capable(settings):
+    entry = environment_entry()
+    assert model_info(entry, default=entry.key)["capabilities"]["tools"] is False
+    settings.LLM_TOOLS = True
+    assert model_info(entry, default=entry.key)["capabilities"]["tools"] is True
 
 
 async def test_anonymous_users_get_no_tools():
