@@ -21,6 +21,7 @@ from allauth.socialaccount.providers.openid_connect.provider import (
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from accounts import lockouts, oidc
 from accounts import signup as signups
@@ -31,15 +32,15 @@ logger = logging.getLogger(__name__)
 class AccountAdapter(DefaultAccountAdapter):
     error_messages = {
         **DefaultAccountAdapter.error_messages,
-        "account_locked": (
+        "account_locked": _(
             "This account is locked after too many failed log-ins. "
             "Try again later, or ask an administrator to unlock it."
         ),
-        "too_many_login_attempts": (
+        "too_many_login_attempts": _(
             "Too many failed log-ins from your network. Try again later."
         ),
-        "email_domain": "Sign-up is limited to other email domains.",
-        "sso_only": "Log in with single sign-on.",
+        "email_domain": _("Sign-up is limited to other email domains."),
+        "sso_only": _("Log in with single sign-on."),
     }
 
     def is_open_for_signup(self, request) -> bool:

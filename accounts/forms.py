@@ -8,6 +8,7 @@ from allauth.account.internal.flows.email_verification import (
 )
 from allauth.account.models import EmailAddress
 from allauth.account.utils import filter_users_by_email
+from django.utils.translation import gettext_lazy as _
 
 
 class SignupForm(AllauthSignupForm):
@@ -35,4 +36,4 @@ class LoginForm(AllauthLoginForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["login"].label = "Username or email"
+        self.fields["login"].label = _("Username or email")

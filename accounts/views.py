@@ -5,6 +5,7 @@ import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts import preferences as prefs
@@ -21,14 +22,14 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "account/invitation_invalid.html",
-            {"reason": "This invitation has expired or has been used up."},
+            {"reason": _("This invitation has expired or has been used up.")},
             status=410,
         )
     if accepted is None:
         return render(
             request,
             "account/invitation_invalid.html",
-            {"reason": "This invitation link is not valid."},
+            {"reason": _("This invitation link is not valid.")},
             status=404,
         )
     return redirect("account_signup")

@@ -1,20 +1,23 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 EXPIRY_CHOICES = [
-    ("", "Never"),
-    ("7", "In 7 days"),
-    ("30", "In 30 days"),
-    ("90", "In 90 days"),
-    ("365", "In a year"),
+    ("", _("Never")),
+    ("7", _("In 7 days")),
+    ("30", _("In 30 days")),
+    ("90", _("In 90 days")),
+    ("365", _("In a year")),
 ]
 
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
-        max_length=100, help_text="What the key is for, e.g. “laptop script”."
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What the key is for, e.g. “laptop script”."),
     )
     expires_in = forms.TypedChoiceField(
-        label="Expires",
+        label=_("Expires"),
         choices=EXPIRY_CHOICES,
         coerce=int,
         empty_value=None,

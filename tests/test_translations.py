@@ -1,9 +1,11 @@
-"""The page is complete in every language it offers: each string of its templates
-and scripts has a translation in locale/, and the compiled catalogues (committed,
-so no host needs gettext) match their sources."""
+"""The page is complete in every language it offers: each string of its templates,
+scripts and Python messages has a translation in locale/, and the compiled
+catalogues (committed, so no host needs gettext) match their sources. Django's
+admin and allauth translate their own strings."""
 
 from __future__ import annotations
 
+import ast
 import gettext
 import re
 from pathlib import Path
@@ -13,7 +15,16 @@ from django.conf import settings
 
 REPO = Path(__file__).resolve().parents[1]
 LOCALE = REPO / "locale"
-TEMPLATES = [REPO / "templates" / "base.html", *(REPO / "templates" / "chat").glob("*")]
+TEMPLATES = [
+    path
+    for root in [REPO / "templates", *REPO.glob("*/templates")]
+    for path in root.rglob("*")
+    if path.is_file() and "admin" not in path.relative_to(root).parts[:1]
+]
+PACKAGES = [
+    path.parent for path in REPO.glob("*/__init__.py") if path.parent.name != "tests"
+]
+GETTEXT = {"_", "gettext", "gettext_lazy"}
 SCRIPTS = [p for p in (REPO / "static" / "chat").glob("*.js")]
 LANGUAGES = [code for code, _ in settings.LANGUAGES if code != "en"]
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n?)+)')
@@ -38,12 +49,28 @@ def template_strings() -> set[str]:
     found = set()
     for path in TEMPLATES:
         text = path.read_text()
-        found |= set(re.findall(r'{% translate "([^"]+)" %}', text))
-        found |= set(re.findall(r"{% translate '([^']+)' %}", text))
+        found |= set(re.findall(r'{% translate "([^"]+)"(?: as \w+)? %}', text))
+        found |= set(re.findall(r"{% translate '([^']+)'(?: as \w+)? %}", text))
         for body in re.findall(
             r"{% blocktranslate[^%]*%}(.*?){% endblocktranslate", text
         ):
             found.add(re.sub(r"{{ (\w+) }}", r"%(\1)s", body))
+    return found
+
+
+def python_strings() -> set[str]:
+    """The literal messages our Python code passes to gettext."""
+    found = set()
+    for package in PACKAGES:
+        for path in package.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", None) in GETTEXT
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                ):
+                    found.add(node.args[0].value)
     return found
 
 
@@ -65,7 +92,10 @@ def test_every_string_is_translated(language, domain):
     untranslated = [msgid for msgid, (msgstr, _) in entries.items() if not msgstr]
     fuzzy = [msgid for msgid, (_, comments) in entries.items() if "fuzzy" in comments]
     assert untranslated == [] and fuzzy == []
-    sources = template_strings() if domain == "django" else script_strings()
+    if domain == "django":
+        sources = template_strings() | python_strings()
+    else:
+        sources = script_strings()
     missing = sorted(sources - set(entries))
     assert missing == [], f"run makemessages: not in {language}/{domain}.po"
 
