@@ -62,6 +62,7 @@ def picker_app(workdir, house):
         setup=SETUP.format(base_url=house.base_url),
         LLM_BACKEND="demo",
         CHAT_DEMO_DELAY_MS="5",
+        CHAT_TITLES="0",  # the house model answers the chat only
         CHAT_RATE_LIMITS="1000/1m",
         CHAT_CACHE_BACKEND="memory",
     ) as app:
