@@ -13,6 +13,11 @@ from tests.fakes import FakeStreamingChatModel
 
 pytest_plugins = ["tests.servers.fixtures"]
 
+# Servers the tests start as processes inherit this: a model-made title is one more
+# request to the model server, which tests that count requests do not expect. The
+# titling tests turn titles on where they test them.
+os.environ.setdefault("CHAT_TITLES", "0")
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):

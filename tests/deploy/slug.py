@@ -55,6 +55,9 @@ def config_vars(database_url: str, openai_base_url: str, **extra: object) -> dic
         "OPENAI_BASE_URL": openai_base_url,
         "OPENAI_API_KEY": "test",
         "LLM_MODEL": "gpt-4o-mini",
+        # A model-made title is one more request to the model server per new
+        # conversation; these tests count the requests their turns make.
+        "CHAT_TITLES": "0",
     }
     env.update({name: str(value) for name, value in extra.items()})
     return env

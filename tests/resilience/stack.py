@@ -86,6 +86,8 @@ def server_env(
         CHAT_CHECKPOINT_SECONDS="0.2",
         # These tests count provider calls: a repeated question must reach it.
         CHAT_CACHE_BACKEND="off",
+        # ...and read a reply's frames in order: no model-made title in between.
+        CHAT_TITLES="0",
         CHAT_LIMITS_KEY_PREFIX=f"test:resilience:{uuid.uuid4().hex[:12]}",
     )
     env.update({k: str(v) for k, v in extra.items()})
