@@ -57,6 +57,15 @@ def exchange_of(*, user, client_id: uuid.UUID) -> Exchange | None:
     return Exchange(user_message.conversation, user_message, reply, created=False)
 
 
+def exchange_resent(*, user, client_id: uuid.UUID) -> Exchange:
+    """The exchange a resent client id already made (its insert hit the unique
+    client id), or `invalid` when the id belongs to another kind of message."""
+    existing = exchange_of(user=user, client_id=client_id)
+    if existing is None:
+        raise InvalidInput("That id already belongs to another message.") from None
+    return existing
+
+
 @sync_to_async
 def exchange_find(*, user, client_id: uuid.UUID) -> Exchange | None:
     """The exchange an earlier send with this client id made, if any."""
@@ -140,10 +149,7 @@ def exchange_create(
                 flags=flags,
             )
     except IntegrityError:
-        existing = exchange_of(user=user, client_id=client_id)
-        if existing is None:
-            raise InvalidInput("That id already belongs to another message.") from None
-        return existing
+        return exchange_resent(user=user, client_id=client_id)
     return Exchange(conversation, user_message, reply, created=True)
 
 

@@ -12,7 +12,12 @@ from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chat.conversations import Exchange, exchange_of, exchange_store, refuse_blocked
+from chat.conversations import (
+    Exchange,
+    exchange_resent,
+    exchange_store,
+    refuse_blocked,
+)
 from chat.errors import InvalidInput, NotFound
 from chat.models import Conversation, Message
 from chat.tree import Tree
@@ -88,8 +93,5 @@ def edit_create(
                 flags=flags,
             )
     except IntegrityError:
-        existing = exchange_of(user=user, client_id=client_id)
-        if existing is None:
-            raise InvalidInput("That id already belongs to another message.") from None
-        return existing
+        return exchange_resent(user=user, client_id=client_id)
     return Exchange(plan.conversation, user_message, reply, created=True)
