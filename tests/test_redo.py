@@ -23,7 +23,7 @@ async def interrupted_turn(comm, fake_model, content="Tell me a story"):
     """A reply that fails after two tokens: stored as `interrupted` with them."""
     fake_model.fail_after = 2
     await comm.send_json_to(send_frame(content))
-    start = await comm.receive_json_from()
+    start = await comm.receive_json_from(timeout=5)
     frames = await read_reply(comm)
     assert frames[-1]["status"] == "interrupted"
     fake_model.fail_after = None
@@ -32,7 +32,7 @@ async def interrupted_turn(comm, fake_model, content="Tell me a story"):
 
 async def redo(comm, mode, message, id=None):
     await comm.send_json_to(redo_frame(mode, message, id))
-    start = await comm.receive_json_from()
+    start = await comm.receive_json_from(timeout=5)
     return start, await read_reply(comm)
 
 
@@ -225,7 +225,7 @@ async def test_continue_over_real_http_sends_the_partial_reply(user, fake_openai
     via(fake_openai.base_url, LLM_MAX_RETRIES=0)
     comm = await connect(user)
     await comm.send_json_to(send_frame("A story?"))
-    first = await comm.receive_json_from()
+    first = await comm.receive_json_from(timeout=5)
     assert (await read_reply(comm))[-1]["status"] == "interrupted"
     start, frames = await redo(comm, "continue", first["message"])
     await comm.disconnect()
