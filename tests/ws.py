@@ -24,9 +24,10 @@ async def connect(user, *, origin=ORIGIN) -> WebsocketCommunicator:
     if user is not None:
         headers.append((b"cookie", await session_cookie(user)))
     comm = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
-    connected, _ = await comm.connect()
+    # Generous waits: they only matter when the machine is loaded.
+    connected, _ = await comm.connect(timeout=10)
     assert connected
-    hello = await comm.receive_json_from()
+    hello = await comm.receive_json_from(timeout=10)
     assert hello["type"] == "hello" and hello["protocol"] == 1
     return comm
 
@@ -57,7 +58,7 @@ def text_of(frames) -> str:
 async def one_turn(user, content="Hello?"):
     comm = await connect(user)
     await comm.send_json_to(send_frame(content))
-    start = await comm.receive_json_from()
+    start = await comm.receive_json_from(timeout=10)
     frames = await read_reply(comm, wait=90)
     await comm.disconnect()
     return start, frames
