@@ -111,7 +111,7 @@ def _labelled(rule: dict) -> dict | None:
         "suffix": True,
     }
     if rule.get("entropy"):
-        spec["check"] = "entropy"
+        spec["check"] = f"entropy:{min(float(rule['entropy']), 3.0):g}"
     return spec
 
 
@@ -166,12 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkout", type=Path, help="a gitleaks source checkout")
     parser.add_argument("--out", type=Path, default=DATA)
+    parser.add_argument(
+        "--source", help="how the header names the checkout (default: its path)"
+    )
     args = parser.parse_args(argv)
     config = (args.checkout / "config" / "gitleaks.toml").read_text()
     tokens, labelled, skipped = translate(config)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "secret_rules_gitleaks.toml").write_text(
-        render(tokens, labelled, source=str(args.checkout))
+        render(tokens, labelled, source=args.source or str(args.checkout))
     )
     licence = args.checkout / "LICENSE"
     if licence.exists():

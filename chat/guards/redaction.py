@@ -44,15 +44,21 @@ def scan(
         text = view.text
         at = view.to_view(pos)
         unfinished = len(text) if final else rules.hold_start(text, at)
-        # A rule that shows a word's first characters (Redactor.word_keep) may
-        # have released them already: its match starts before `pos`.
-        for match in rules.matches(text, view.to_view(max(0, pos - rules.word_keep))):
+        # A match may start in the context already released: a rule that shows a
+        # word's first characters (Redactor.word_keep), or a label inside a
+        # released secret (a key running on into `aws_secret_access_key = `).
+        back = max(rules.word_keep, LABEL_BACK)
+        for match in rules.matches(text, view.to_view(max(0, pos - back))):
             if view.start(match.start()) < pos:
                 decided = rules.decide(match) if match.end() > at else None
                 if (
                     decided is not None
                     and view.start(match.start()) + decided[0] >= pos
                 ):
+                    if not final and match.end() >= len(text):
+                        # Its value may still grow: hold everything after `pos`.
+                        at = unfinished = view.to_view(pos)
+                        break
                     spans.append(
                         _Span(
                             view.start(match.start()),
@@ -83,9 +89,13 @@ def scan(
                 # swallowing "Bearer "): that one is redacted too, and while it
                 # may still grow, neither is final.
                 begin = max(start + 1, at - LABEL_BACK)
+                mark = len(spans) - 1
                 reached = _reaching(rules, view, begin, view.start(at), at, spans)
-                if reached == at and not final and rules.hold_start(text, begin) < at:
-                    spans.pop()
+                if not final and (
+                    (reached > at and reached >= len(text))
+                    or (reached == at and rules.hold_start(text, begin) < at)
+                ):
+                    del spans[mark:]
                     at = unfinished = start
                     break
                 at = reached

@@ -537,13 +537,13 @@ def _password(value: str, kept: str) -> bool:
     return len(value) >= 6 and not _CODE_LIKE.fullmatch(value)
 
 
-def _high_entropy(value: str, kept: str) -> bool:
+def _high_entropy(value: str, kept: str, bits: float = 3.0) -> bool:
     if len(value) < 8 or _PLACEHOLDER.fullmatch(value) or _CODE_LIKE.fullmatch(value):
         return False
     mixed = any(c.isdigit() for c in value) or (
         any(c.islower() for c in value) and any(c.isupper() for c in value)
     )
-    return mixed and _entropy(value) >= 3.0
+    return mixed and _entropy(value) >= bits
 
 
 def _aws_secret(value: str, kept: str) -> bool:
@@ -600,6 +600,14 @@ CHECKS = {
     "luhn": _luhn,
     "iban": _iban,
 }
+
+
+def _passes(check: str, value: str, kept: str) -> bool:
+    """Run a named check; `entropy:2` passes gitleaks' own threshold along."""
+    name, _, bits = check.partition(":")
+    if bits:
+        return CHECKS[name](value, kept, float(bits))
+    return CHECKS[name](value, kept)
 
 
 @dataclass(frozen=True)
@@ -665,7 +673,7 @@ class Redactor:
             if found is not None and found.end() == end:
                 kept = next(group for group in found.groups() if group is not None)
                 value = text[start + len(kept) : end]
-                if check and not CHECKS[check](value, kept):
+                if check and not _passes(check, value, kept):
                     return None
                 return len(kept), kind
         raise AssertionError("a redaction matched no rule")  # pragma: no cover

@@ -4,7 +4,11 @@ compile, and redact; the rest is reported as skipped."""
 
 from __future__ import annotations
 
+import random
+
+from bench.guards_eval import secrets_to_try
 from chat.guards import gitleaks_import
+from chat.guards.redaction import redact_reply
 from chat.guards.secrets import _compile, load_rules
 
 # Written in gitleaks' format for this test (not gitleaks' own rules).
@@ -64,3 +68,16 @@ def test_imported_rules_load_and_redact(tmp_path):
         "use [REDACTED:acme_token] here, [REDACTED:widget_key] and "
         "GADGET_TOKEN = [REDACTED:gadget_secret]"
     )
+
+
+def test_the_adopted_gitleaks_rules_each_redact_a_secret_of_their_shape():
+    """The committed import (data/secret_rules_gitleaks.toml) is loaded with the
+    built-in rules, and every prefix and label of every file redacts a random
+    secret of its shape, with its licence beside it."""
+    data = gitleaks_import.DATA
+    assert "MIT" in (data / "LICENSE.gitleaks").read_text()
+    imported = load_rules(data / "secret_rules_gitleaks.toml")
+    assert len({rule.kind for rule in imported}) >= 60
+    for kind, text, secret in secrets_to_try(random.Random(7)):
+        shown = redact_reply(f"Here: {text} ok")
+        assert secret not in shown and "[REDACTED:" in shown, kind

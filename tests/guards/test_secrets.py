@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -152,18 +151,12 @@ def test_max_secret_len_bounds_every_match_and_hold():
             assert parser.parse(pattern.pattern).getwidth()[1] <= MAX_SECRET_LEN
 
 
-def test_redacting_a_log_line_takes_microseconds():
+def test_an_ordinary_log_line_is_left_alone():
     line = (
         "GET /api/v1/things?id=42 200 in 12ms user=alice agent=Mozilla/5.0 "
         "(X11; Linux x86_64) referer=https://example.com/page"
     )
-    rounds = 2000
-    started = time.perf_counter()
-    for _ in range(rounds):
-        redact(line)
-    per_call = (time.perf_counter() - started) / rounds
-    print(f"redact(): {per_call * 1e6:.1f} us per {len(line)}-char log line")
-    assert per_call < 200e-6
+    assert redact(line) == line
 
 
 def test_kinds_are_named_in_markers():
