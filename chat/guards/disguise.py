@@ -31,13 +31,16 @@ _NOISE = re.compile(
 # Dropped in the second view: a line break after a long token when the next line
 # goes on with a random-looking token, and the spaces between spaced-out letters.
 _WRAP = re.compile(f"(?<=[{_TOKEN}\"'])[ \\t]*\\r?\\n[ \\t>]*(?=[{_TOKEN}])")
-_SPACED = re.compile(f"(?<![^\\s\"'=:])(?:[{_TOKEN}] ){{5,}}[{_TOKEN}](?![^\\s\"',;])")
+_SPACED = re.compile(
+    f"(?<![^\\s\"'=:])(?:[{_TOKEN}] {{1,3}}){{5,}}[{_TOKEN}](?![^\\s\"',;])"
+)
+_BLANKS = re.compile(" +")
 # Trailing text the next chunk decides about: disguise characters; single
 # characters with blanks between them (spaced-out letters may go on); a line break
 # after a long token.
 _TRAILING_NOISE = re.compile(
     f"[{_INVISIBLE}*`~]+[ \\t]*\\Z"
-    f"|(?<![^\\s\"'=:])(?:[{_TOKEN}] )+[{_TOKEN}]?[{_INVISIBLE}*`~ \\t]*\\Z"
+    f"|(?<![^\\s\"'=:])(?:[{_TOKEN}] {{1,3}})+[{_TOKEN}]?[{_INVISIBLE}*`~ \\t]*\\Z"
     f"|(?<=[{_TOKEN}\"'])[{_INVISIBLE}*`~\\s]*\\n[{_INVISIBLE}*`~\\s]*\\Z"
 )
 
@@ -84,24 +87,29 @@ _WORD = re.compile(f"[{_TOKEN}]+")
 
 def _random_word(text: str, at: int) -> bool:
     """Whether a wrapped line goes on with what reads as the rest of a token (a
-    digit, or a capital after a small letter; or a card's four-digit group), not
-    with the next sentence."""
+    digit, or a capital after a small letter; a card's four-digit group; or one
+    word of 12 or more characters, as a lower-case token's second half), not with
+    the next sentence. A wrong join costs nothing: only a rule's match in the
+    joined view redacts."""
     word = _WORD.match(text, at)
     if word is not None and re.fullmatch("[0-9]{4}", word.group()):
         return True  # a group of a card number
     if word is None or len(word.group()) < 5:
         return False
     value = word.group()
-    return any(c.isdigit() for c in value) or any(
-        a.islower() and b.isupper() for a, b in zip(value, value[1:], strict=False)
+    return (
+        len(value) >= 12
+        or any(c.isdigit() for c in value)
+        or any(
+            a.islower() and b.isupper() for a, b in zip(value, value[1:], strict=False)
+        )
     )
 
 
 def _spaced(text: str) -> list[tuple[int, int]]:
     spans = []
     for match in _SPACED.finditer(text):
-        base = match.start()
-        spans += [(base + i, base + i + 1) for i in range(1, len(match.group()), 2)]
+        spans += [blanks.span() for blanks in _BLANKS.finditer(text, *match.span())]
     return spans
 
 
