@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import unicodedata
+
+import ahocorasick
 
 from chat.errors import BlockedOutput
 
@@ -127,6 +130,25 @@ def _decode_base64(text: str) -> bytes:
         return b""
 
 
+@functools.lru_cache(maxsize=8)
+def _windows(prompt: str) -> ahocorasick.Automaton | None:
+    """An automaton that finds any of the prompt's windows of GRAM characters,
+    forwards or reversed (None: the prompt is shorter than a window). Built once
+    per prompt: each reply is checked against the same operator prompt."""
+    windows = {
+        text[i : i + GRAM]
+        for text in (prompt, prompt[::-1])
+        for i in range(len(text) - GRAM + 1)
+    }
+    if not windows:
+        return None
+    automaton = ahocorasick.Automaton()
+    for window in windows:
+        automaton.add_word(window, None)
+    automaton.make_automaton()
+    return automaton
+
+
 class _Decoded:
     """Text decoded from an encoded run, checked as it grows."""
 
@@ -152,11 +174,7 @@ class LeakGuard:
         prompt = normalise(system_prompt)
         self._prompt = prompt
         self._prompt_reversed = prompt[::-1]
-        self._grams = frozenset(
-            window[i : i + GRAM]
-            for window in (prompt, self._prompt_reversed)
-            for i in range(len(window) - GRAM + 1)
-        )
+        self._grams = _windows(prompt)
         self._longest = max([GRAM, *map(len, self._needles)])
         self._norm = ""  # the normalised view's tail
         self._where: list[int] = []  # raw position of each character of _norm
@@ -211,14 +229,12 @@ class LeakGuard:
                 raise BlockedOutput(
                     LEAK_MESSAGE, detail="the reply contained the canary"
                 )
-        if self._grams:
-            grams = self._grams
-            first = max(GRAM, len(norm) - added + 1)
-            for end in range(first, len(norm) + 1):
-                if norm[end - GRAM : end] in grams:
-                    raise BlockedOutput(
-                        LEAK_MESSAGE, detail="the reply reproduced the system prompt"
-                    )
+        if self._grams is not None and len(norm) >= GRAM:
+            # Every new window, in one pass of the prompt's windows' automaton.
+            for _ in self._grams.iter(norm, max(0, len(norm) - added - GRAM + 1)):
+                raise BlockedOutput(
+                    LEAK_MESSAGE, detail="the reply reproduced the system prompt"
+                )
 
     def _growable(self, norm: str) -> int:
         """The start of the longest tail of the view that more text could turn into
@@ -232,7 +248,7 @@ class LeakGuard:
                     start = min(start, at)
                     break
                 at = norm.find(needle[0], at + 1)
-        if self._grams:
+        if self._grams is not None:
             # "norm[p:] is a substring" holds for every p past the first that
             # holds, so the first is found by bisection.
             low, high = max(0, len(norm) - GRAM + 1), len(norm)
