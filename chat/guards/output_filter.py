@@ -84,6 +84,17 @@ class StreamFilter:
 
     def feed(self, chunk: str) -> str:
         """The text that is safe to show now (maybe empty)."""
+        if self._interval > 0 and type(chunk) is str and not self._closed:
+            # Collecting, the common case while coalescing: kept lean, as it runs
+            # for every chunk.
+            self._unscanned.append(chunk)
+            self._unscanned_len += len(chunk)
+            if (
+                self._unscanned_len < self._batch
+                and self._clock() - self._scanned_at < self._interval
+            ):
+                return ""
+            return self._guarded(self._scan)
         return self._guarded(self._collect, chunk)
 
     def flush(self) -> str:
