@@ -53,6 +53,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
 from bench import corpus_build  # noqa: E402
 from chat.errors import BlockedOutput, ChatError  # noqa: E402
 from chat.guards.injection import screen  # noqa: E402
@@ -341,9 +343,11 @@ def eval_cost() -> dict:
         "".join(shown)
         return time.process_time() - started
 
-    def filtered() -> float:
+    def filtered(coalesce_ms: float) -> float:
         started = time.process_time()
-        output_filter = StreamFilter(canary=CANARY, system_prompt=PROMPTS[0])
+        output_filter = StreamFilter(
+            canary=CANARY, system_prompt=PROMPTS[0], coalesce_ms=coalesce_ms
+        )
         shown = []
         for chunk in chunks:
             safe = output_filter.feed(chunk)
@@ -353,8 +357,11 @@ def eval_cost() -> dict:
         return time.process_time() - started
 
     base = min(baseline() for _ in range(5))
-    full = min(filtered() for _ in range(5))
+    # Configured as chat.turns configures it: chunks that arrive within
+    # CHAT_COALESCE_MS of the last scan are scanned together.
+    full = min(filtered(settings.CHAT_COALESCE_MS) for _ in range(5))
     added = (full - base) / len(chunks) * 1e6
+    each = min(filtered(0) for _ in range(3))
     messages = []
     rng = random.Random(3)
     words = text.split()
@@ -373,6 +380,10 @@ def eval_cost() -> dict:
     return {
         "chunks": len(chunks),
         "output_filter_added_us_per_chunk": round(added, 2),
+        "output_filter_coalesce_ms": settings.CHAT_COALESCE_MS,
+        "output_filter_added_us_per_chunk_each_scanned": round(
+            (each - base) / len(chunks) * 1e6, 2
+        ),
         "baseline_us_per_chunk": round(base / len(chunks) * 1e6, 3),
         "input_guard_ms_p50": round(statistics.median(timings), 3),
         "input_guard_ms_p99": round(timings[int(len(timings) * 0.99) - 1], 3),

@@ -35,6 +35,7 @@ from chat.conversations import Exchange, FailedCall, Redo, ReplyOutcome
 from chat.delivery import get_hub, watchers
 from chat.edits import edit_create, edit_plan
 from chat.errors import BlockedInput, BlockedOutput, ChatError, InternalError
+from chat.filtered_output import FilteredOutput
 from chat.final_save import save_with_retry
 from chat.guards.injection import make_canary
 from chat.guards.output_filter import StreamFilter
@@ -515,6 +516,7 @@ async def turn_generate(turn: Turn) -> None:
         canary=turn.canary,
         pii=settings.CHAT_REDACT_PII,
         system_prompt=settings.LLM_SYSTEM_PROMPT,
+        coalesce_ms=settings.CHAT_COALESCE_MS,
     )
     run = ReplyRun(turn, output_filter)
     with metrics.active_stream(), log_context(turn_id=turn.id):
@@ -580,24 +582,26 @@ async def _stream(run: ReplyRun) -> None:
                 ),
                 candidates=turn.route.candidates,
             )
-        async for piece in source:
-            run.raw.append(piece)
-            safe = run.output_filter.feed(piece)
-            if safe:
-                run.shown.append(safe)
-                hub.publish(turn.reply_id, safe)
-            if turn.stored and time.monotonic() >= next_checkpoint:
-                next_checkpoint = time.monotonic() + checkpoint_every
-                try:
-                    await conversations.reply_checkpoint(
-                        reply=turn.exchange.reply, content=run.content
-                    )
-                except Exception:  # a missed checkpoint must not end the reply
-                    log.warning("checkpoint failed for turn %s", turn.id, exc_info=True)
-        tail = run.output_filter.finish()
-        if tail:
-            run.shown.append(tail)
-            hub.publish(turn.reply_id, tail)
+
+        def show(safe: str) -> None:
+            run.shown.append(safe)
+            hub.publish(turn.reply_id, safe)
+
+        with FilteredOutput(run.output_filter, show) as output:
+            async for piece in source:
+                run.raw.append(piece)
+                output.feed(piece)
+                if turn.stored and time.monotonic() >= next_checkpoint:
+                    next_checkpoint = time.monotonic() + checkpoint_every
+                    try:
+                        await conversations.reply_checkpoint(
+                            reply=turn.exchange.reply, content=run.content
+                        )
+                    except Exception:  # a missed checkpoint must not end the reply
+                        log.warning(
+                            "checkpoint failed for turn %s", turn.id, exc_info=True
+                        )
+            output.finish()
     except asyncio.CancelledError:
         task = asyncio.current_task()
         task.uncancel()

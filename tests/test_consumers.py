@@ -53,9 +53,11 @@ async def test_full_turn_streams_and_stores_provider_usage(user, fake_model):
     deltas = [f for f in frames if f["type"] == "delta"]
     assert text_of(frames) == "Hello there!"
     seqs = [d["seq"] for d in deltas]
-    assert seqs == sorted(seqs) and seqs[-1] == 4
+    # One seq per piece the output filter released (it scans pieces that
+    # arrive within CHAT_COALESCE_MS together).
+    assert seqs == sorted(seqs) and 1 <= seqs[-1] <= 4
     end = frames[-1]
-    assert end["status"] == "complete" and end["seq"] == 4
+    assert end["status"] == "complete" and end["seq"] == seqs[-1]
     assert end["usage"] == {
         "input_tokens": 21,
         "output_tokens": 4,

@@ -23,16 +23,22 @@ _INVISIBLE = "\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff"
 # Markdown emphasis, code and strike-through markers (a single `~` is a token
 # character: Azure secrets have one).
 _MARKER = "(?:[*`]{1,3}|~~)"
-# Dropped in the first view.
+# Dropped in the first view. Each pattern here opens with a lookahead for the
+# characters a match can start with: the engine then skips other positions fast
+# (several times faster on prose than trying every alternative everywhere).
 _NOISE = re.compile(
-    f"[{_INVISIBLE}]+|(?<=[{_TOKEN}\"' ]){_MARKER}(?=[{_INVISIBLE}]* ?[{_TOKEN}])"
-    f"|(?<=[{_TOKEN}]){_MARKER}(?=[\"'])"
+    f"(?=[{_INVISIBLE}*`~])"
+    f"(?:[{_INVISIBLE}]+|(?<=[{_TOKEN}\"' ]){_MARKER}(?=[{_INVISIBLE}]* ?[{_TOKEN}])"
+    f"|(?<=[{_TOKEN}]){_MARKER}(?=[\"']))"
 )
 # Dropped in the second view: a line break after a long token when the next line
 # goes on with a random-looking token, and the spaces between spaced-out letters.
-_WRAP = re.compile(f"(?<=[{_TOKEN}\"'])[ \\t]*\\r?\\n[ \\t>]*(?=[{_TOKEN}])")
+_WRAP = re.compile(
+    f"(?=[ \\t\\r\\n])(?<=[{_TOKEN}\"'])[ \\t]*\\r?\\n[ \\t>]*(?=[{_TOKEN}])"
+)
 _SPACED = re.compile(
-    f"(?<![^\\s\"'=:])(?:[{_TOKEN}] {{1,3}}){{5,}}[{_TOKEN}](?![^\\s\"',;])"
+    f"(?=[{_TOKEN}] )(?<![^\\s\"'=:])"
+    f"(?:[{_TOKEN}] {{1,3}}){{5,}}[{_TOKEN}](?![^\\s\"',;])"
 )
 _BLANKS = re.compile(" +")
 # Trailing text the next chunk decides about: disguise characters; single
@@ -44,6 +50,13 @@ _TRAILING_NOISE = re.compile(
     f"|(?<=[{_TOKEN}\"'])[{_INVISIBLE}*`~\\s]*\\n[{_INVISIBLE}*`~\\s]*\\Z"
 )
 
+
+# Every character a trailing disguise (above) can hold: one starts after the
+# last character not among them.
+# (All lie in the Basic Multilingual Plane.)
+_TRAILING_CHARS = "".join(
+    re.findall(f"[\\s{_INVISIBLE}*`~{_TOKEN}]", "".join(map(chr, range(0x10000))))
+)
 
 # Any sign of a disguise: without one, the text is its only view.
 _DISGUISED = re.compile(
@@ -137,7 +150,7 @@ def views(raw: str, *, final: bool) -> list[View]:
     of disguise characters is left out, as the next chunk decides what it is."""
     covered = len(raw)
     if not final:
-        trailing = _TRAILING_NOISE.search(raw)
+        trailing = _TRAILING_NOISE.search(raw, len(raw.rstrip(_TRAILING_CHARS)))
         if trailing is not None:
             covered = trailing.start()
     if not _DISGUISED.search(raw):

@@ -14,11 +14,19 @@ each chunk:
   partial word);
 - raises `BlockedOutput` as soon as the text read leaks the canary or a long span
   of the system prompt, before any part of that span was emitted.
+
+Coalescing (`coalesce_ms`): most of the cost is per call, so chunks that arrive
+close together are scanned together: a chunk is only collected until
+`coalesce_chars` characters wait or `coalesce_ms` have passed since the last scan.
+Collected text is held back like any other, so the guarantee is the same; the
+caller must `flush()` once `flush_due_in()` has passed (chat.filtered_output), or text
+would wait for the next chunk.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 from chat.errors import BlockedOutput
@@ -36,6 +44,8 @@ _CONTEXT = 48
 # `_in_open_key`); characters a key's body never has end the shortcut.
 _OPEN_KEY_MIN = 64
 _NOT_KEY_BODY = re.compile(r"[^A-Za-z0-9+/=\s:,.-]")
+# With coalescing, collected text is scanned once this much waits.
+COALESCE_CHARS = 1024
 # The most raw text ever held: a secret's bound plus an encoded run being read.
 MAX_HELD = MAX_SECRET_LEN + ENCODED_MAX + 64
 
@@ -44,8 +54,21 @@ class StreamFilter:
     """Redacts one reply as it streams; `feed` each chunk, then `finish` once."""
 
     def __init__(
-        self, *, canary: str | None = None, pii: bool = False, system_prompt: str = ""
+        self,
+        *,
+        canary: str | None = None,
+        pii: bool = False,
+        system_prompt: str = "",
+        coalesce_ms: float = 0.0,
+        coalesce_chars: int = COALESCE_CHARS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._interval = coalesce_ms / 1000
+        self._batch = coalesce_chars
+        self._clock = clock
+        self._scanned_at = -float("inf")
+        self._unscanned: list[str] = []  # chunks collected, not scanned yet
+        self._unscanned_len = 0
         self._redactor = redactor(pii=pii)
         self._leaks = LeakGuard(canary=canary or "", system_prompt=system_prompt)
         self._context_len = _CONTEXT
@@ -57,11 +80,33 @@ class StreamFilter:
     @property
     def pending(self) -> str:
         """The raw text held back so far (for tests and measurements)."""
-        return self._pending
+        return self._pending + "".join(self._unscanned)
 
     def feed(self, chunk: str) -> str:
         """The text that is safe to show now (maybe empty)."""
-        return self._guarded(self._feed, chunk)
+        if self._interval > 0 and type(chunk) is str and not self._closed:
+            # Collecting, the common case while coalescing: kept lean, as it runs
+            # for every chunk.
+            self._unscanned.append(chunk)
+            self._unscanned_len += len(chunk)
+            if (
+                self._unscanned_len < self._batch
+                and self._clock() - self._scanned_at < self._interval
+            ):
+                return ""
+            return self._guarded(self._scan)
+        return self._guarded(self._collect, chunk)
+
+    def flush(self) -> str:
+        """Scan what was collected and return what is safe to show now."""
+        return self._guarded(self._scan)
+
+    def flush_due_in(self) -> float | None:
+        """Seconds until collected text should be scanned (`flush`), or None when
+        nothing waits unscanned."""
+        if not self._unscanned:
+            return None
+        return max(0.0, self._scanned_at + self._interval - self._clock())
 
     def finish(self) -> str:
         """The rest of the reply, redacted, at the end of the stream."""
@@ -80,11 +125,29 @@ class StreamFilter:
             self._closed = True
             raise BlockedOutput(detail=f"output filter failed: {exc!r}") from exc
 
-    def _feed(self, chunk: str) -> str:
+    def _collect(self, chunk: str) -> str:
         if not isinstance(chunk, str):
             raise TypeError(f"chunk must be str, not {type(chunk).__name__}")
         if not chunk:
             return ""
+        self._unscanned.append(chunk)
+        self._unscanned_len += len(chunk)
+        if self._interval > 0 and self._unscanned_len < self._batch:
+            if self._clock() - self._scanned_at < self._interval:
+                return ""
+        return self._scan()
+
+    def _scan(self) -> str:
+        if not self._unscanned:
+            return ""
+        chunk = "".join(self._unscanned)
+        self._unscanned.clear()
+        self._unscanned_len = 0
+        if self._interval > 0:
+            self._scanned_at = self._clock()
+        return self._feed(chunk)
+
+    def _feed(self, chunk: str) -> str:
         self._leaks.feed(chunk)
         if self._in_open_key(chunk):
             return ""
@@ -116,12 +179,13 @@ class StreamFilter:
         return True
 
     def _finish(self) -> str:
+        scanned = self._scan()
         self._leaks.finish()
         text = self._context + self._pending
         out, _ = self._drain(text, final=True)
         self._pending = ""
         self._closed = True
-        return out
+        return scanned + out
 
     def _drain(
         self, text: str, *, final: bool, limit: int | None = None

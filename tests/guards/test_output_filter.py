@@ -234,3 +234,66 @@ def test_per_chunk_cost_is_microseconds(pii):
         best = min(best, (time.process_time() - started) / len(chunks))
     print(f"pii={pii}: {best * 1e6:.1f} us of CPU per 1-5 char chunk")
     assert best < 500e-6
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(split_texts(), st.lists(st.sampled_from(["feed", "tick", "flush"]), max_size=40))
+def test_coalesced_chunks_emit_exactly_the_redacted_text(case, steps):
+    """Scanning several chunks together, on a size or time limit or on `flush`,
+    changes only when text is emitted, never what."""
+    text, chunks = case
+    clock = Clock()
+    output_filter = StreamFilter(
+        canary=CANARY, pii=True, coalesce_ms=8, coalesce_chars=16, clock=clock
+    )
+    emitted = ""
+    steps = iter(steps)
+    for chunk in chunks:
+        for step in steps:
+            if step == "feed":
+                break
+            if step == "tick":
+                clock.now += 0.005
+            else:
+                emitted += output_filter.flush()
+        emitted += output_filter.feed(chunk)
+    assert emitted + output_filter.finish() == redact(text, pii=True)
+
+
+def test_coalesced_chunks_wait_for_the_interval_or_the_size_limit():
+    clock = Clock()
+    output_filter = StreamFilter(coalesce_ms=8, coalesce_chars=32, clock=clock)
+    assert output_filter.feed("First words ").rstrip() == "First words"  # at once
+    assert output_filter.flush_due_in() is None
+    assert output_filter.feed("and more ") == ""
+    assert output_filter.flush_due_in() == pytest.approx(0.008)
+    clock.now += 0.005
+    assert output_filter.feed("words ") == ""
+    assert output_filter.flush_due_in() == pytest.approx(0.003)
+    assert output_filter.flush().strip() == "and more words"
+    assert output_filter.flush_due_in() is None
+    assert output_filter.feed("x" * 20 + " ") == ""  # within the interval
+    released = output_filter.feed("y" * 20 + " ")  # the size limit
+    assert released.strip().startswith("x" * 20)
+    assert (released + output_filter.finish()).endswith("y" * 20 + " ")
+
+
+def test_a_canary_in_collected_text_blocks_when_it_is_scanned():
+    clock = Clock()
+    output_filter = StreamFilter(canary=CANARY, coalesce_ms=8, clock=clock)
+    assert output_filter.feed("Sure: ").rstrip() == "Sure:"
+    assert output_filter.feed(CANARY) == ""
+    with pytest.raises(BlockedOutput):
+        output_filter.flush()
+    with pytest.raises(BlockedOutput):
+        output_filter.finish()
