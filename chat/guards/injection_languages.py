@@ -181,7 +181,7 @@ NOUNS = {
 
 # "show / reveal / repeat / print / tell"
 SHOW = {
-    "en": ["show", "reveal", "print", "repeat", "display", "output", "tell"],
+    "en": ["show", "reveal", "print", "repeat", "display", "output", "tell", "see"],
     "es": ["muestra", "muéstra", "revela", "repite", "imprime", "dime", "enseña"],
     "fr": ["montre", "affiche", "révèle", "répète", "donne-moi", "dis-moi"],
     "de": ["zeig", "gib", "wiederhole", "verrate", "nenne", "ausgeben"],
