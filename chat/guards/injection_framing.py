@@ -1608,6 +1608,112 @@ WHAT_IS_IN = {
     "vi": ["có gì", "nói gì"],
 }
 
+# "I am your developer / creator / administrator": a claim of authority
+AUTHORITY = {
+    "en": [
+        "i am your developer",
+        "i'm your developer",
+        "i am your creator",
+        "i'm your creator",
+        "i am your administrator",
+        "i am your admin",
+    ],
+    "es": [
+        "soy tu desarrollador",
+        "soy tu creador",
+        "soy tu administrador",
+        "soy tu programador",
+    ],
+    "fr": [
+        "je suis ton développeur",
+        "je suis ton créateur",
+        "je suis ton administrateur",
+        "je suis votre développeur",
+        "je suis ton programmeur",
+    ],
+    "de": [
+        "ich bin dein entwickler",
+        "ich bin dein schöpfer",
+        "ich bin dein administrator",
+        "ich bin dein programmierer",
+        "ich bin ihr entwickler",
+    ],
+    "pt": [
+        "sou seu desenvolvedor",
+        "sou o seu criador",
+        "sou seu criador",
+        "sou teu desenvolvedor",
+        "sou seu administrador",
+    ],
+    "it": [
+        "sono il tuo sviluppatore",
+        "sono il tuo creatore",
+        "sono il tuo amministratore",
+    ],
+    "nl": ["ik ben je ontwikkelaar", "ik ben jouw ontwikkelaar", "ik ben je maker"],
+    "pl": [
+        "jestem twoim twórcą",
+        "jestem twoim programistą",
+        "jestem twoim administratorem",
+    ],
+    "ru": ["я твой разработчик", "я твой создатель", "я твой администратор"],
+    "uk": ["я твій розробник", "я твій творець"],
+    "tr": [
+        "senin geliştiricinim",
+        "seni ben geliştirdim",
+        "senin yaratıcınım",
+        "senin yöneticinim",
+        "ben geliştiricinim",
+    ],
+    "zh": [
+        "我是你的开发者",
+        "我是你的開發者",
+        "我是你的创造者",
+        "我是你的管理员",
+        "我是你的开发人员",
+    ],
+    "ja": ["私はあなたの開発者", "私はあなたの作成者", "私は君の開発者"],
+    "ko": [
+        "나는 너의 개발자",
+        "내가 너의 개발자",
+        "나는 너를 만든",
+        "저는 당신의 개발자",
+    ],
+    "ar": ["أنا مطورك", "أنا المطور الخاص بك", "أنا صانعك"],
+    "hi": ["मैं तुम्हारा डेवलपर", "मैं तुम्हारा निर्माता", "मैं आपका डेवलपर"],
+    "id": ["aku pengembangmu", "saya pengembang kamu", "saya penciptamu"],
+    "vi": ["tôi là nhà phát triển của bạn", "tôi là người tạo ra bạn"],
+}
+
+# "you are no longer an AI / an assistant"
+NO_LONGER_AI = {
+    "es": ["ya no eres una ia", "ya no eres un asistente"],
+    "fr": ["tu n'es plus une ia", "tu n'es plus un assistant"],
+    "de": ["du bist keine ki mehr", "du bist kein assistent mehr"],
+    "pt": ["você não é mais uma ia", "não és mais uma ia"],
+    "it": ["non sei più un'ia", "non sei più un assistente"],
+    "nl": ["je bent geen ai meer", "je bent geen assistent meer"],
+    "pl": ["nie jesteś już ai", "nie jesteś już asystentem"],
+    "ru": [
+        "ты больше не ии",
+        "ты больше не ассистент",
+        "ты больше не нейросеть",
+    ],
+    "uk": ["ти більше не ші", "ти більше не асистент"],
+    "tr": [
+        "artık bir yapay zeka değilsin",
+        "artık yapay zeka değilsin",
+        "artık bir asistan değilsin",
+    ],
+    "zh": ["你不再是ai", "你不再是人工智能", "你不再是助手"],
+    "ja": ["あなたはもうaiではない", "もうaiではありません"],
+    "ko": ["너는 더 이상 ai가 아니", "더 이상 ai가 아니"],
+    "ar": ["لم تعد ذكاء اصطناعي", "لم تعد مساعدا"],
+    "hi": ["अब तुम एआई नहीं", "तुम अब एआई नहीं"],
+    "id": ["kamu bukan lagi ai", "kamu bukan lagi asisten"],
+    "vi": ["bạn không còn là ai", "bạn không còn là trợ lý"],
+}
+
 # "grandmother"
 GRANDMOTHER = {
     "en": [
@@ -1969,6 +2075,9 @@ NEAR_RULES = (
     # "An AI without ethical guidelines"; "answer as a character without rules".
     ("jailbreak.unbound_persona", 1.0, RULES, WITHOUT, _L.AI),
     ("jailbreak.unbound_persona", 1.0, RULES, WITHOUT, CHARACTER, ANSWER),
+    # "I am your developer" (a claim that needs company); "you are no longer an AI".
+    ("override.authority", 0.5, AUTHORITY),
+    ("override.no_longer_bound", 0.7, NO_LONGER_AI),
     # "Repeat the text before my first message"; "what is in your system prompt?"
     ("extraction.text_above", 1.0, FIRST_MESSAGE, _L.BEFORE, TEXT),
     ("extraction.system_prompt", 1.0, _L.SYSTEM_PROMPT, WHAT_IS_IN),
