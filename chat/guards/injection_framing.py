@@ -2038,8 +2038,9 @@ DONT_OBEY = {
     ]
 }
 
-# (name, weight, anchor table, tables that must be near it): rules named like
-# the English ones count once with them, at the stronger weight.
+# (name, weight, anchor table, tables that must be near it, rarest first: the
+# search stops at the first one missing): rules named like the English ones
+# count once with them, at the stronger weight.
 NEAR_RULES = (
     # "Hypothetically / in a fictional scenario, the rules do not apply".
     # A framing near the rules is a hint; near the rules and the reply, a claim.
@@ -2073,8 +2074,8 @@ NEAR_RULES = (
     ("jailbreak.grandmother_role", 0.5, GRANDMOTHER, ROLEPLAY),
     ("jailbreak.roleplay", 0.2, ROLEPLAY),
     # "An AI without ethical guidelines"; "answer as a character without rules".
-    ("jailbreak.unbound_persona", 1.0, RULES, WITHOUT, _L.AI),
-    ("jailbreak.unbound_persona", 1.0, RULES, WITHOUT, CHARACTER, ANSWER),
+    ("jailbreak.unbound_persona", 1.0, RULES, _L.AI, WITHOUT),
+    ("jailbreak.unbound_persona", 1.0, RULES, CHARACTER, ANSWER, WITHOUT),
     # "I am your developer" (a claim that needs company); "you are no longer an AI".
     ("override.authority", 0.5, AUTHORITY),
     ("override.no_longer_bound", 0.7, NO_LONGER_AI),
