@@ -133,7 +133,6 @@ VERBS = {
         "aldırma",
         "kulak asma",
         "takma",
-        "es geç",
         "atla",
         "iptal et",
         "sil",
