@@ -6,6 +6,7 @@ import redis
 from asgiref.sync import SyncToAsync
 from django.contrib.auth import get_user_model
 from django.db import connections
+from hypothesis import settings
 
 from chat.llm import chat_models
 from tests import factories
@@ -17,6 +18,12 @@ pytest_plugins = ["tests.servers.fixtures"]
 # request to the model server, which tests that count requests do not expect. The
 # titling tests turn titles on where they test them.
 os.environ.setdefault("CHAT_TITLES", "0")
+
+# Under CI the property tests try the same examples on every run, so its verdict
+# depends on the code alone; on a laptop they search afresh each time.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

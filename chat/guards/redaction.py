@@ -91,6 +91,20 @@ def scan(
                 begin = max(start + 1, at - LABEL_BACK)
                 mark = len(spans) - 1
                 reached = _reaching(rules, view, begin, view.start(at), at, spans)
+                last = at
+                while last < reached < len(text):
+                    # The reaching secret's own tail may hold a third label.
+                    last, reached = (
+                        reached,
+                        _reaching(
+                            rules,
+                            view,
+                            reached - LABEL_BACK,
+                            view.start(reached),
+                            reached,
+                            spans,
+                        ),
+                    )
                 if not final and (
                     (reached > at and reached >= len(text))
                     or (reached == at and rules.hold_start(text, begin) < at)

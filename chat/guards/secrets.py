@@ -621,8 +621,12 @@ class Redactor:
 
     pattern: re.Pattern[str]
     classed: re.Pattern[str] | None
-    # Find the earliest start of a possibly unfinished match ending the text.
+    # Find the earliest start of a possibly unfinished match ending the text:
+    # `hold` holds the rules no longer than `hold_reach`, so it is searched in
+    # the text's tail only; `hold_long` the rest (a private key's long body).
     hold: re.Pattern[str]
+    hold_reach: int
+    hold_long: re.Pattern[str] | None
     hold_classed: re.Pattern[str] | None
     # The longest match of a token rule (0: none), the token rules' prefixes by
     # first character, and every proper beginning of a prefix.
@@ -652,8 +656,12 @@ class Redactor:
 
     def hold_start(self, text: str, pos: int) -> int:
         """Where the earliest match that more text could still change starts."""
-        found = self.hold.search(text, pos)
+        found = self.hold.search(text, max(pos, len(text) - self.hold_reach))
         start = len(text) if found is None else found.start()
+        if self.hold_long is not None:
+            other = self.hold_long.search(text, pos)
+            if other is not None:
+                start = min(start, other.start())
         if self.token_max:
             start = min(start, self._token_hold(text, pos))
         if self.word_keep:
@@ -739,6 +747,16 @@ class Redactor:
 _FREQUENCY = "etaoinshrdlcumwfgypbvkjxqzETAOINSHRDLCUMWFGYPBVKJXQZ"
 
 
+# A rule's partial match longer than this is searched for in the whole text
+# rather than in the tail.
+_HOLD_REACH = 2048
+
+
+def _width(branch: tuple[str, str]) -> int:
+    """The most characters a branch can match (the regex parser's own bound)."""
+    return re._parser.parse("".join(branch)).getwidth()[1]
+
+
 def _grouped(branches: list[tuple[str, str]]) -> str:
     """One alternative per first character, its rules' tails in order. Groups
     exclude each other (distinct first characters), so their order is free."""
@@ -765,22 +783,27 @@ def _compile(rules: tuple[_Rule, ...]) -> Redactor:
             return None
         return re.compile(_grouped([b for rule in group for b in rule.branches]))
 
-    def hold(group: list[_Rule]) -> re.Pattern[str] | None:
-        if not group:
-            return None
-        partials = [
+    def partials(group: list[_Rule]) -> list[tuple[str, str]]:
+        return [
             b
             for rule in group
             if not rule.token and not rule.word_keep
             for b in rule.partial_branches
         ]
-        return re.compile(f"(?:{_grouped(partials)})\\Z")
 
+    def hold(branches: list[tuple[str, str]]) -> re.Pattern[str] | None:
+        return re.compile(f"(?:{_grouped(branches)})\\Z") if branches else None
+
+    short, long = [], []
+    for branch in partials(literal):
+        (short if _width(branch) <= _HOLD_REACH else long).append(branch)
     return Redactor(
         pattern=pattern(literal),
         classed=pattern(classed),
-        hold=hold(literal),
-        hold_classed=hold(classed),
+        hold=hold(short),
+        hold_reach=max(map(_width, short), default=0),
+        hold_long=hold(long),
+        hold_classed=hold(partials(classed)),
         token_max=max((rule.token for rule in rules), default=0),
         token_prefixes={
             first: tuple(r.prefix for r in rules if r.prefix[:1] == first)
