@@ -693,9 +693,16 @@ _RULES = (
 )
 
 
-# Per view, a prefilter over its rules' patterns; each rule with its position there.
+# Per view, a prefilter over its rules' patterns (with the patterns a rule also
+# needs: its closing marker, its words nearby); each rule with its position there.
 _PREFILTERS = {
-    view: Prefilter([rule.pattern for rule in _RULES if rule.view == view])
+    view: Prefilter(
+        [
+            (rule.pattern, *rule.near, *([rule.then] if rule.then else []))
+            for rule in _RULES
+            if rule.view == view
+        ]
+    )
     for view in ("raw", "plain", "words", "squashed")
 }
 _POSITIONS = [
