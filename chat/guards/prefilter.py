@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from operator import itemgetter
+from functools import reduce
+from operator import itemgetter, or_
 from re import _constants as sre  # the parser's own opcodes
 from re import _parser as sre_parse
 
@@ -433,15 +434,13 @@ class Prefilter:
         found: dict[int, list[int] | None] = dict.fromkeys(self._always)
         hits = self._hits(text)
         seen = set(map(itemgetter(1), hits))
-        met = 0
-        for literal in seen:
-            met |= self._bits[literal]
+        met = reduce(or_, map(self._bits.__getitem__, seen), 0)
         # Per entry that could match: the literals worth trying, and whether
         # only where a word starts.
         tried: list[tuple[int, dict[int, bool], bool]] = []
-        for index, need, keys, spec, at_start in self._entries:
-            if met & need != need:
-                continue
+        for index, _, keys, spec, at_start in [
+            entry for entry in self._entries if met & entry[1] == entry[1]
+        ]:
             if not spec:
                 found[index] = None
                 continue
