@@ -91,43 +91,105 @@ _LEET = str.maketrans(
 # Tokens mixing letters with digits, "@" or "$" (only at a token's start, so the
 # lookaheads stay linear).
 _MIXED_TOKEN = re.compile(r"(?<![\w@$])(?=[\w@$]*?[0-9@$])(?=[\w@$]*?[a-z])[\w@$]+")
+_LEET_CHAR = re.compile(r"[0-9@$]")
+_TOKEN_REST = re.compile(r"[\w@$]*")
 _SPACED_LETTERS = re.compile(r"(?<!\w)(?:[a-z][ .\-_*]){2,}[a-z](?!\w)")
-_SEPARATORS = re.compile(r"(?<=[a-z])[._*~|\\/+-]+(?=[a-z])")
+_SPACER = re.compile(r"[ .\-_*]")
+# Where a spaced-out run could start: every run has a separator, a letter, a
+# separator and a letter right after its first letter ("i g n").
+_SPACED_HINT = re.compile(r"[ .\-_*](?=[a-z][ .\-_*][a-z])")
+# Separators between letters. The look-behind comes after the first separator,
+# so the engine only stops at separators (same matches as "(?<=[a-z])[...]+").
+_SEPARATORS = re.compile(r"[._*~|\\/+-](?<=[a-z][._*~|\\/+-])[._*~|\\/+-]*(?=[a-z])")
 _BLANKS = re.compile(r"[^\S\n]+")
-_NEWLINE_RUNS = re.compile(r"\s*\n\s*")
+_ODD_BLANK = re.compile(r"[^\S \n]")
+_NEWLINE_RUN = re.compile(r"\n[ \n]*")
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
-
-
 _NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
+_NOT_ASCII_RUNS = re.compile(r"([^\x00-\x7f]+)")
 
 
-def _without_accents(run: re.Match[str]) -> str:
-    return "".join(
+def _folded(run: str) -> str:
+    """A run of non-ASCII characters without accents (NFKD leaves ASCII alone, so
+    only these runs need it), case-folded, look-alikes mapped."""
+    letters = "".join(
         char
-        for char in unicodedata.normalize("NFKD", run.group())
+        for char in unicodedata.normalize("NFKD", run)
         if not unicodedata.combining(char)
     )
+    return letters.casefold().translate(_CONFUSABLES)
 
 
 def _plain(text: str) -> str:
-    """Compatibility forms, no accents, case-folded, look-alikes mapped."""
+    """Compatibility forms, no accents, case-folded, look-alikes mapped; each run
+    of blanks one space, each run of blanks with a line break one line break."""
     if text.isascii():  # nothing to normalise but case (the common message)
         text = text.lower()
     else:
         text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
-        # NFKD leaves ASCII alone: decompose and drop accents in the other runs.
-        text = _NOT_ASCII.sub(_without_accents, text)
-        text = text.casefold().translate(_CONFUSABLES)
-    text = _NEWLINE_RUNS.sub("\n", text)
-    return _BLANKS.sub(" ", text)
+        # Case folding and the look-alike map are per character and the identity
+        # on ASCII but for case: the ASCII runs are only lower-cased.
+        parts = _NOT_ASCII_RUNS.split(text)
+        parts[::2] = [part.lower() for part in parts[::2]]
+        parts[1::2] = [_folded(part) for part in parts[1::2]]
+        text = "".join(parts)
+    # Blanks other than single spaces, and line breaks next to blanks, are rare:
+    # look for them before rewriting every space.
+    if "  " in text or _ODD_BLANK.search(text):
+        text = _BLANKS.sub(" ", text)
+    if " \n" in text or "\n " in text or "\n\n" in text:
+        # Blanks are single spaces now: a run holding a line break starts with
+        # it once the space before it is gone.
+        text = _NEWLINE_RUN.sub("\n", text.replace(" \n", "\n"))
+    return text
 
 
 def _words(plain: str) -> str:
     """The plain view with digit-for-letter spellings and separators undone."""
-    text = _MIXED_TOKEN.sub(lambda m: m.group().translate(_LEET), plain)
-    text = _SPACED_LETTERS.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), text)
-    text = _SEPARATORS.sub("", text)
-    return text
+    text = _sub_at(
+        _MIXED_TOKEN,
+        lambda m: m.group().translate(_LEET),
+        plain,
+        _mixed_token_starts(plain),
+    )
+    text = _sub_at(
+        _SPACED_LETTERS,
+        lambda m: _SPACER.sub("", m.group()),
+        text,
+        [hint.start() - 1 for hint in _SPACED_HINT.finditer(text, 1)],
+    )
+    return _SEPARATORS.sub("", text)
+
+
+def _mixed_token_starts(text: str) -> list[int]:
+    """Where the tokens holding a digit, "@" or "$" start (the only places
+    _MIXED_TOKEN can match), found from those characters, which prose has few of."""
+    starts: list[int] = []
+    end = 0
+    for found in _LEET_CHAR.finditer(text):
+        at = found.start()
+        if at < end:
+            continue  # in the token just seen
+        start = at
+        while start > end and (text[start - 1].isalnum() or text[start - 1] in "_@$"):
+            start -= 1  # \w is exactly isalnum() or "_"
+        starts.append(start)
+        end = _TOKEN_REST.match(text, at).end()
+    return starts
+
+
+def _sub_at(pattern: re.Pattern[str], replace, text: str, starts: list[int]) -> str:
+    """`pattern.sub(replace, text)` when every match starts at one of `starts`
+    (ascending): only those positions are tried."""
+    pieces: list[str] = []
+    position = 0
+    for match in finditer(pattern, text, starts):
+        pieces += (text[position : match.start()], replace(match))
+        position = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 # --- Rules -------------------------------------------------------------------------
@@ -699,24 +761,40 @@ _RULES = (
 )
 
 
-# Per view, a prefilter over its rules' patterns; each rule with its position there.
+# Per view, a prefilter over its rules' patterns (with the patterns a rule also
+# needs: its closing marker, its words nearby); each rule with its position there.
 _PREFILTERS = {
-    view: Prefilter([rule.pattern for rule in _RULES if rule.view == view])
+    view: Prefilter(
+        [
+            (rule.pattern, *rule.near, *([rule.then] if rule.then else []))
+            for rule in _RULES
+            if rule.view == view
+        ]
+    )
     for view in ("raw", "plain", "words", "squashed")
 }
 _POSITIONS = [
     (rule, [r for r in _RULES if r.view == rule.view].index(rule)) for rule in _RULES
 ]
 
+# Every branch opens with its quotation mark (the last one's look-behind comes
+# after it), so the engine only stops at quotation marks.
 _QUOTED = re.compile(
     r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|‘[^’\n]{1,300}’|`[^`\n]{1,300}`"
-    r"|(?<!\w)'[^'\n]{1,300}'(?!\w)"
+    r"|'(?<!\w')[^'\n]{1,300}'(?!\w)"
 )
 _NOT_LETTERS = re.compile(r"[^a-z]+")
+_NOT_LETTER_BYTES = bytes(set(range(128)) - set(b"abcdefghijklmnopqrstuvwxyz"))
 # A blob starts where a run of its characters does (not again inside the run).
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,}={0,2}")
-_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}[ :]?){16,}")
+_BASE64_MIN = 20
+# The first pair written out, so the engine only stops at hexadecimal digits.
+_HEX = re.compile(r"[0-9A-Fa-f][0-9A-Fa-f][ :]?(?:[0-9A-Fa-f]{2}[ :]?){15,}")
 _ROT13_HINT = re.compile(r"rot ?-? ?13|caesar|decode|decipher|decrypt|cipher", re.I)
+# Lower-cased, every match of _ROT13_HINT holds one of these, unless it uses one
+# of the non-ASCII letters that re.IGNORECASE also takes for "s" or "i".
+_ROT13_WORDS = ("cipher", "decode", "decrypt", "caesar")
+_ROT13_FOLDS = ("\u017f", "\u0130", "\u0131")
 
 
 def screen(text: str, *, threshold: float = THRESHOLD) -> Screening:
@@ -729,20 +807,13 @@ def screen(text: str, *, threshold: float = THRESHOLD) -> Screening:
 def _score(text: str, *, depth: int) -> tuple[float, list[str]]:
     plain = _plain(text)
     words = _words(plain)
-    quoted_words = _quoted_spans(words)
-    squashed, quoted_squashed = _squashed(words, quoted_words)
     views = {
         "raw": unicodedata.normalize("NFKC", text),
         "plain": plain,
         "words": words,
-        "squashed": squashed,
+        "squashed": _letters(words),
     }
-    quoted = {
-        "raw": _quoted_spans(views["raw"]),
-        "plain": _quoted_spans(plain),
-        "words": quoted_words,
-        "squashed": quoted_squashed,
-    }
+    quoted = _Quoted(views)
     candidates = {view: _PREFILTERS[view].scan(views[view]) for view in views}
     # Variants of one rule (same name) count once, at their strongest.
     best: dict[str, float] = {}
@@ -750,9 +821,7 @@ def _score(text: str, *, depth: int) -> tuple[float, list[str]]:
         starts = candidates[rule.view]
         if position not in starts:
             continue
-        weight = _rule_weight(
-            rule, views[rule.view], quoted[rule.view], starts[position]
-        )
+        weight = _rule_weight(rule, views[rule.view], quoted, starts[position])
         if weight > best.get(rule.name, 0.0):
             best[rule.name] = weight
     score = sum(best.values())
@@ -768,8 +837,25 @@ def _score(text: str, *, depth: int) -> tuple[float, list[str]]:
     return score, reasons
 
 
+class _Quoted:
+    """Where each view has quoted text, found when first asked: only a rule that
+    matched needs it, and on ordinary text none does."""
+
+    def __init__(self, views: dict[str, str]) -> None:
+        self._views = views
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+
+    def __call__(self, view: str) -> list[tuple[int, int]]:
+        if view not in self._spans:
+            if view == "squashed":
+                self._spans[view] = _squashed(self._views["words"], self("words"))[1]
+            else:
+                self._spans[view] = _quoted_spans(self._views[view])
+        return self._spans[view]
+
+
 def _rule_weight(
-    rule: _Rule, view: str, quoted: list[tuple[int, int]], starts: list[int] | None
+    rule: _Rule, view: str, quoted: _Quoted, starts: list[int] | None
 ) -> float:
     weight = 0.0
     matches = finditer(rule.pattern, view, starts)
@@ -789,7 +875,7 @@ def _rule_weight(
             a <= match.start()
             and match.end() <= b
             and b - a <= _MENTION_SLACK + (match.end() - match.start())
-            for a, b in quoted
+            for a, b in quoted(rule.view)
         )
         weight = max(weight, rule.weight * (QUOTED_FACTOR if inside else 1.0))
         if weight == rule.weight:
@@ -852,6 +938,13 @@ def _squashed(
     return "".join(parts), spans
 
 
+def _letters(words: str) -> str:
+    """The letters-only view of _squashed, without its quoted spans."""
+    if not words.isascii():
+        words = _NOT_ASCII.sub("", words)
+    return words.encode("ascii").translate(None, _NOT_LETTER_BYTES).decode("ascii")
+
+
 def _quoted_spans(view: str) -> list[tuple[int, int]]:
     if not any(quote in view for quote in "\"'`“‘"):
         return []
@@ -861,16 +954,29 @@ def _quoted_spans(view: str) -> list[tuple[int, int]]:
 def _decoded_payloads(text: str) -> Iterator[tuple[str, str]]:
     """(encoding, text) for each blob that decodes to readable text: at most
     MAX_BLOBS attempts, so a message full of blobs costs little."""
+    # A blob has no blanks: only the long words of the text can hold one.
+    long_words = [word for word in text.split() if len(word) >= _BASE64_MIN]
     blobs = itertools.chain(
-        (("base64", m.group()) for m in _BASE64.finditer(text)),
+        (("base64", m.group()) for word in long_words for m in _BASE64.finditer(word)),
         (("hex", m.group()) for m in _HEX.finditer(text)),
     )
     for encoding, blob in itertools.islice(blobs, MAX_BLOBS):
         decoded = _from_base64(blob) if encoding == "base64" else _from_hex(blob)
         if decoded:
             yield encoding, decoded
-    if _ROT13_HINT.search(text):
+    if _rot13_hinted(text):
         yield "rot13", codecs.encode(text, "rot13")
+
+
+def _rot13_hinted(text: str) -> bool:
+    lowered = text.lower()
+    if not (
+        any(word in lowered for word in _ROT13_WORDS)
+        or ("rot" in lowered and "13" in lowered)
+        or any(char in text for char in _ROT13_FOLDS)
+    ):
+        return False
+    return _ROT13_HINT.search(text) is not None
 
 
 def _from_hex(blob: str) -> str | None:

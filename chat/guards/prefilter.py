@@ -10,18 +10,32 @@ least once; zero-width assertions are transparent). A pattern with no such set,
 or one whose strings are too short to be rare, always runs. This is the idea of
 RE2's and Hyperscan's prefilters, kept small: it never changes what matches,
 only how many patterns are tried.
+
+A pattern is tried only when every one of its requirements occurred (a match of
+"ignore the previous instructions" holds "ignore", "previous" and
+"instructions"), not just one, so a rule that starts with a common word ("you",
+"the") is not tried on every text that has it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from functools import reduce
+from operator import itemgetter, or_
 from re import _constants as sre  # the parser's own opcodes
 from re import _parser as sre_parse
 
 import ahocorasick
 
-__all__ = ["Prefilter", "finditer", "required_literals", "required_prefixes"]
+__all__ = [
+    "Prefilter",
+    "finditer",
+    "required_literal_sets",
+    "required_literals",
+    "required_prefixes",
+]
 
 _ZERO_WIDTH = {sre.AT, sre.ASSERT, sre.ASSERT_NOT}
 _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT}
@@ -85,45 +99,183 @@ def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
     return found
 
 
-# Prefix sets larger than this are cut at the element before (still sound).
-_MAX_PREFIXES = 512
-
-
-def _sequence_prefixes(items: Iterable) -> tuple[frozenset[str], bool] | None:
-    """The literal strings every match of a sequence starts with, and whether
-    they are the whole sequence (so what follows extends them)."""
-    found: frozenset[str] = frozenset([""])
+def _all_of(items: Iterable) -> list[frozenset[str]]:
+    """Sets of strings such that every match of a sequence contains one string of
+    each: its literal runs, and the requirements of its groups, of the bodies of
+    its repeats that occur at least once, and of its branches."""
+    sets: list[frozenset[str]] = []
+    run: list[str] = []
     for op, value in items:
         if op is sre.LITERAL:
-            found = frozenset(prefix + chr(value) for prefix in found)
+            run.append(chr(value))
             continue
         if op in _ZERO_WIDTH:
-            continue  # an assertion only removes matches
+            continue
+        if run:
+            sets.append(frozenset(["".join(run)]))
+            run = []
+        if op is sre.SUBPATTERN and not value[1] & re.IGNORECASE:
+            sets += _all_of(value[3].data)
+        elif op is sre.ATOMIC_GROUP:
+            sets += _all_of(value.data)
+        elif op in _REPEATS and value[0] >= 1:
+            sets += _all_of(value[2].data)
+        else:
+            found = _node(op, value)
+            if found:
+                sets.append(found)
+    if run:
+        sets.append(frozenset(["".join(run)]))
+    return sets
+
+
+def required_literal_sets(pattern: re.Pattern[str]) -> list[frozenset[str]]:
+    """Sets of rare strings such that every match of `pattern` contains one of
+    each set (none if it has no such set)."""
+    if pattern.flags & re.IGNORECASE:
+        return []
+    sets = _all_of(sre_parse.parse(pattern.pattern, pattern.flags).data)
+    return list(dict.fromkeys(s for s in sets if all(map(_rare, s))))
+
+
+# Prefix sets larger than this are cut at the element before (still sound).
+_MAX_PREFIXES = 512
+_AT_START = {sre.AT_BEGINNING, sre.AT_BEGINNING_STRING}
+
+
+@dataclass(frozen=True)
+class _Prefix:
+    """A string every match of a pattern starts with (or with another of its
+    set), and what must come before it."""
+
+    text: str = ""
+    # It starts the text ("^" in "(?:^|\n)system:"): its matches start at 0.
+    at_start: bool = False
+    # The character before it is not a word character: "\b" or "(?<!\w)"
+    # before it, or "(?<!\w.)" after its first character.
+    opens_word: bool = False
+    # Before any character: a "\b" (what it says depends on the next one), and
+    # look-behinds that reach back over characters read before this group.
+    boundary: bool = False
+    behind: tuple = ()
+    # Sets of rare strings, one of each in any text the match is in: what the
+    # rest of the branch that gave this prefix needs ("ne" of "ne tenez pas
+    # compte" needs "compte"), so a common prefix is tried only when it could
+    # lead somewhere.
+    needs: frozenset[frozenset[str]] = frozenset()
+
+    def __add__(self, other: _Prefix) -> _Prefix | None:
+        if self.at_start:
+            return self  # what follows the start of the text extends nothing
+        if self.text:
+            if other.at_start:
+                return None  # "x^" never matches
+            opens = any(_opens_word(body, self.text) for body in other.behind)
+            return replace(
+                self,
+                text=self.text + other.text,
+                opens_word=self.opens_word or opens,
+                needs=self.needs | other.needs,
+            )
+        opens = self.boundary and other.text and _is_word(other.text[0])
+        return replace(
+            other,
+            opens_word=self.opens_word or other.opens_word or bool(opens),
+            boundary=not other.text and (self.boundary or other.boundary),
+            behind=self.behind + other.behind,  # both reach back from here
+            needs=self.needs | other.needs,
+        )
+
+    def after(self, op, value) -> _Prefix:
+        """This prefix, once the zero-width assertion (op, value) follows it."""
+        if op is sre.AT and value is sre.AT_BOUNDARY and not self.text:
+            return replace(self, boundary=True)
+        if op is sre.ASSERT_NOT and value[0] == -1:
+            body = tuple(
+                (item_op, tuple(item) if isinstance(item, list) else item)
+                for item_op, item in value[1]
+            )
+            if _opens_word(body, self.text):
+                return replace(self, opens_word=True)
+            if not self.text:
+                return replace(self, behind=(*self.behind, body))
+        return self
+
+
+def _opens_word(body: tuple, text: str) -> bool:
+    """Whether a negative look-behind after `text` (read from the match's start)
+    says the character before the match is not a word character: its first item
+    is a class holding \\w, and the others surely match `text`."""
+    if len(body) != len(text) + 1:
+        return False
+    op, items = body[0]
+    return (
+        op is sre.IN
+        and (sre.CATEGORY, sre.CATEGORY_WORD) in items
+        and items[0][0] is not sre.NEGATE
+        and all(map(_matches, body[1:], text))
+    )
+
+
+def _matches(item, char: str) -> bool:
+    """Whether a look-behind's item surely matches a character already read."""
+    op, value = item
+    if op is sre.ANY:
+        return char != "\n"
+    return op is sre.LITERAL and value == ord(char)
+
+
+def _sequence_prefixes(items: Iterable) -> tuple[frozenset[_Prefix], bool] | None:
+    """The prefixes every match of a sequence starts with, and whether they are
+    the whole sequence (so what follows extends them)."""
+    found: frozenset[_Prefix] = frozenset([_Prefix()])
+    for op, value in items:
+        if op is sre.LITERAL:
+            found = _joined(found, frozenset([_Prefix(chr(value))]))
+            continue
+        if op is sre.AT and value in _AT_START and found == {_Prefix()}:
+            return frozenset([_Prefix(at_start=True)]), False
+        if op in _ZERO_WIDTH:  # an assertion only removes matches
+            found = frozenset(prefix.after(op, value) for prefix in found)
+            continue
         node = _node_prefixes(op, value)
         if node is None:
-            return (found, False) if "" not in found else None
+            return (found, False) if _known(found) else None
         starts, whole = node
-        longer = frozenset(a + b for a in found for b in starts)
+        longer = _joined(found, starts)
         if len(longer) > _MAX_PREFIXES:
-            return (found, False) if "" not in found else None
+            return (found, False) if _known(found) else None
         found = longer
         if not whole:
             return found, False
-    return (found, True) if "" not in found else None
+    return (found, True) if _known(found) else None
 
 
-def _node_prefixes(op, value) -> tuple[frozenset[str], bool] | None:
+def _joined(found: frozenset[_Prefix], starts: frozenset[_Prefix]) -> frozenset:
+    return frozenset(a + b for a in found for b in starts) - {None}
+
+
+def _known(found: frozenset[_Prefix]) -> bool:
+    """Whether the prefixes say something: each has a character or starts the text."""
+    return all(prefix.text or prefix.at_start for prefix in found)
+
+
+def _node_prefixes(op, value) -> tuple[frozenset[_Prefix], bool] | None:
     if op is sre.IN and all(item_op is sre.LITERAL for item_op, _ in value):
         # The parser folds "忘记|忘記" into 忘[记記].
-        return frozenset(chr(char) for _, char in value), True
+        return frozenset(_Prefix(chr(char)) for _, char in value), True
     if op is sre.BRANCH:
-        out: set[str] = set()
+        out: set[_Prefix] = set()
         whole = True
         for branch in value[1]:
             found = _sequence_prefixes(branch.data)
             if found is None:
                 return None
-            out |= found[0]
+            needs = _sequence(branch.data)
+            if needs and all(map(_rare, needs)):
+                out.update(replace(p, needs=p.needs | {needs}) for p in found[0])
+            else:
+                out |= found[0]
             whole = whole and found[1]
         return frozenset(out), whole
     if op is sre.SUBPATTERN:
@@ -140,15 +292,32 @@ def _node_prefixes(op, value) -> tuple[frozenset[str], bool] | None:
     return None
 
 
-def required_prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
-    """Strings one of which every match of `pattern` starts with, or None."""
+def _prefixes(pattern: re.Pattern[str]) -> frozenset[_Prefix] | None:
     if pattern.flags & re.IGNORECASE:
         return None
     found = _sequence_prefixes(sre_parse.parse(pattern.pattern, pattern.flags).data)
-    # Two letters will do: each occurrence costs one anchored match attempt.
-    if found is None or not all(len(prefix) >= 2 for prefix in found[0]):
+    if found is None or not all(map(_few, found[0])):
         return None
     return found[0]
+
+
+def required_prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Strings one of which every match of `pattern` starts with, or None; ""
+    stands for the start of the text ("(?:^|\n)system:")."""
+    found = _prefixes(pattern)
+    return None if found is None else frozenset(prefix.text for prefix in found)
+
+
+def _few(prefix: _Prefix) -> bool:
+    """Rare enough that trying a match at each occurrence beats a search: two
+    characters, or a line break or punctuation mark (not a letter or a space)."""
+    if prefix.at_start or len(prefix.text) >= 2:
+        return True
+    return not prefix.text.isalnum() and prefix.text != " "
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what \w matches in a str pattern
 
 
 def finditer(
@@ -172,49 +341,167 @@ def finditer(
 class Prefilter:
     """Which of `patterns` could match a text, and where.
 
-    `scan(text)` maps the index of each pattern worth running to the positions
-    where its matches could start (when every match starts with one of its
-    literals: only those positions are tried), or to None (search it all)."""
+    An entry of `patterns` is one pattern, or a sequence of patterns that must
+    all match somewhere for the entry to matter (a rule with a second pattern
+    it needs); the first gives the positions. `scan(text)` maps the index of
+    each entry worth running to the positions where its first pattern's matches
+    could start (when every match starts with one of its literals: only those
+    positions are tried), or to None (search it all)."""
 
-    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+    def __init__(
+        self, patterns: Sequence[re.Pattern[str] | Sequence[re.Pattern[str]]]
+    ) -> None:
         self._always: list[int] = []
-        owners: dict[str, tuple[set[int], set[int]]] = {}
-        for index, pattern in enumerate(patterns):
-            prefixes = required_prefixes(pattern)
-            if prefixes is not None:
-                for prefix in prefixes:
-                    owners.setdefault(prefix, (set(), set()))[1].add(index)
+        # Per entry: the bits of its requirements; per literal its matches can
+        # start with, the requirements of each branch it starts and whether
+        # that branch opens a word; whether its matches can start the text.
+        self._entries: list[
+            tuple[
+                int, int, frozenset[int], dict[int, tuple[tuple[int, bool], ...]], bool
+            ]
+        ] = []
+        ids: dict[str, int] = {}
+        bits: list[int] = []  # per literal id: the requirements it meets
+        requirements: dict[frozenset[str], int] = {}
+
+        def literal_id(literal: str) -> int:
+            if literal not in ids:
+                ids[literal] = len(ids)
+                bits.append(0)
+            return ids[literal]
+
+        def requirement(literals: frozenset[str]) -> int:
+            """The bit set when one of `literals` occurs."""
+            if literals not in requirements:
+                requirements[literals] = 1 << len(requirements)
+                for literal in literals:
+                    bits[literal_id(literal)] |= requirements[literals]
+            return requirements[literals]
+
+        for index, entry in enumerate(patterns):
+            group = [entry] if isinstance(entry, re.Pattern) else list(entry)
+            prefixes = _prefixes(group[0])
+            sets = [s for pattern in group for s in required_literal_sets(pattern)]
+            if prefixes is not None and not any(p.at_start for p in prefixes):
+                sets.append(frozenset(prefix.text for prefix in prefixes))
+            need = 0
+            for literals in sets:
+                need |= requirement(literals)
+            if prefixes is None:
+                if not need:
+                    self._always.append(index)
+                else:
+                    self._entries.append((index, need, frozenset(), {}, False))
                 continue
-            literals = required_literals(pattern)
-            if literals is None:
-                self._always.append(index)
-                continue
-            for literal in literals:
-                owners.setdefault(literal, (set(), set()))[0].add(index)
-        self._automaton = ahocorasick.Automaton()
-        for literal, (anywhere, starting) in owners.items():
-            self._automaton.add_word(
-                literal, (len(literal), frozenset(anywhere), frozenset(starting))
-            )
-        if owners:
-            self._automaton.make_automaton()
-        self._empty = not owners
+            starts: dict[int, set[tuple[int, bool]]] = {}
+            for prefix in prefixes:
+                if prefix.at_start:
+                    continue
+                mask = 0
+                for literals in prefix.needs:
+                    mask |= requirement(literals)
+                variant = (mask, prefix.opens_word)
+                starts.setdefault(literal_id(prefix.text), set()).add(variant)
+            at_start = any(prefix.at_start for prefix in prefixes)
+            spec = {literal: tuple(variants) for literal, variants in starts.items()}
+            self._entries.append((index, need, frozenset(spec), spec, at_start))
+        self._bits = bits
+        self._sizes = [len(literal) for literal in ids]
+        # Literals outside ASCII in an automaton of their own, run only around
+        # the text's non-ASCII characters: a trie node with many children (one
+        # per script's letter) is slow to walk, and most text is ASCII.
+        ascii_ids = {k: v for k, v in ids.items() if k.isascii()}
+        other_ids = {k: v for k, v in ids.items() if not k.isascii()}
+        self._ascii = _Finder(ascii_ids)
+        self._other = _Finder(other_ids)
+        reach = max(map(len, other_ids), default=1) - 1
+        self._reach = reach
+        # Non-ASCII characters closer than two literals' reach share a window.
+        self._windows = re.compile(
+            rf"[^\x00-\x7f](?:[\x00-\x7f]{{0,{2 * reach}}}[^\x00-\x7f])*"
+        )
+
+    def _hits(self, text: str) -> list[tuple[int, int]]:
+        """(end, literal id) of every literal occurrence in `text`."""
+        hits = self._ascii.find(text, 0, len(text))
+        if self._other and not text.isascii():
+            for window in self._windows.finditer(text):
+                start = max(0, window.start() - self._reach)
+                hits += self._other.find(text, start, window.end() + self._reach)
+        return hits
 
     def scan(self, text: str) -> dict[int, list[int] | None]:
         found: dict[int, list[int] | None] = dict.fromkeys(self._always)
-        if self._empty:
-            return found
-        for end, (size, anywhere, starting) in self._automaton.iter(text):
-            for index in anywhere:
+        hits = self._hits(text)
+        seen = set(map(itemgetter(1), hits))
+        met = reduce(or_, map(self._bits.__getitem__, seen), 0)
+        # Per entry that could match: the literals worth trying, and whether
+        # only where a word starts.
+        tried: list[tuple[int, dict[int, bool], bool]] = []
+        for index, _, keys, spec, at_start in [
+            entry for entry in self._entries if met & entry[1] == entry[1]
+        ]:
+            if not spec:
                 found[index] = None
-            for index in starting:
-                if index in found:
-                    starts = found[index]
-                    if starts is not None:
-                        starts.append(end - size + 1)
-                else:
-                    found[index] = [end - size + 1]
-        for starts in found.values():
-            if starts is not None and len(starts) > 1:
-                starts.sort()
+                continue
+            literals = {}
+            for literal in keys & seen:
+                opens = [opens for mask, opens in spec[literal] if met & mask == mask]
+                if opens:
+                    literals[literal] = all(opens)
+            tried.append((index, literals, at_start))
+        wanted = frozenset().union(*(literals for _, literals, _ in tried))
+        starts_of: dict[int, list[int]] = {}
+        sizes = self._sizes
+        for end, literal in hits:
+            if literal in wanted:
+                starts_of.setdefault(literal, []).append(end - sizes[literal] + 1)
+        word_starts_of: dict[int, list[int]] = {}
+        for index, literals, at_start in tried:
+            starts = {0} if at_start else set()
+            for literal, opens_word in literals.items():
+                if not opens_word:
+                    starts.update(starts_of[literal])
+                    continue
+                if literal not in word_starts_of:  # a start inside a word fails
+                    word_starts_of[literal] = [
+                        start
+                        for start in starts_of[literal]
+                        if not start
+                        or not (text[start - 1].isalnum() or text[start - 1] == "_")
+                    ]
+                starts.update(word_starts_of[literal])
+            if starts:
+                found[index] = sorted(starts)
         return found
+
+
+class _Finder:
+    """Every occurrence of a set of strings: an Aho-Corasick automaton, or for a
+    few strings a search for each (str.find is faster than walking a trie)."""
+
+    _FEW = 8
+
+    def __init__(self, ids: dict[str, int]) -> None:
+        self._literals = list(ids.items()) if len(ids) <= self._FEW else None
+        self._automaton = None
+        if self._literals is None:
+            self._automaton = ahocorasick.Automaton()
+            for literal, literal_id in ids.items():
+                self._automaton.add_word(literal, literal_id)
+            self._automaton.make_automaton()
+
+    def __bool__(self) -> bool:
+        return bool(self._literals) or self._automaton is not None
+
+    def find(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        """(end index, id) of each occurrence in text[start:end]."""
+        if self._automaton is not None:
+            return list(self._automaton.iter(text, start, end))
+        hits = []
+        for literal, literal_id in self._literals:
+            at = text.find(literal, start, end)
+            while at >= 0:
+                hits.append((at + len(literal) - 1, literal_id))
+                at = text.find(literal, at + 1, end)
+        return hits

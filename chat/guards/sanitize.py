@@ -34,6 +34,7 @@ _EMPTY = "Type a message first."
 _LT, _AMP = "\ue000", "\ue001"
 
 _NEWLINES = re.compile("\r\n?|[\u2028\u2029\x85]")
+_LINE_BREAKS = "\r\u2028\u2029\x85"
 _JOINERS = re.compile("[\u200c\u200d]+")
 _VARIATION_RUN = re.compile("([\ufe00-\ufe0f])[\ufe00-\ufe0f]+")
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){3,}")
@@ -56,7 +57,8 @@ def clean_user_text(text: str, *, max_chars: int) -> str:
         raise InvalidInput(_EMPTY, detail=f"content is {type(text).__name__}")
     if len(text) > RAW_LIMIT_FACTOR * max_chars:
         raise _too_long(len(text), max_chars)
-    text = _NEWLINES.sub("\n", text)
+    if any(char in text for char in _LINE_BREAKS):  # rare: skip the regex scan
+        text = _NEWLINES.sub("\n", text)
     text = _without_invisible(text)
     text = "".join(_clean_segments(text))
     # Last, as removing a tag can bring a letter and a combining mark together.
@@ -96,31 +98,34 @@ _FORMAT_CHARACTERS = [
     (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
     (0xE0001, 0xE0001), (0xE0020, 0xE007F),
 ]  # fmt: skip
-_INVISIBLE = re.compile(
-    "["
-    + _class_ranges(
-        [
-            (0x00, 0x08),
-            (0x0B, 0x1F),
-            (0x7F, 0x9F),  # controls, keeping \t and \n
-            (0xD800, 0xDFFF),  # lone surrogates
-            (0xE000, 0xF8FF),  # private use
-            (0xE0000, 0xE007F),  # tags: invisible copies of ASCII
-            (0xE0100, 0xE01EF),  # supplementary variation selectors
-            (0xF0000, 0xFFFFD),  # private use planes
-            (0x100000, 0x10FFFD),
-        ]
-    )
-    + _class_ranges(_FORMAT_CHARACTERS)
-    + "]+"
+_INVISIBLE_RANGES = [
+    (0x00, 0x08),
+    (0x0B, 0x1F),
+    (0x7F, 0x9F),  # controls, keeping \t and \n
+    (0xD800, 0xDFFF),  # lone surrogates
+    (0xE000, 0xF8FF),  # private use
+    (0xE0000, 0xE007F),  # tags: invisible copies of ASCII
+    (0xE0100, 0xE01EF),  # supplementary variation selectors
+    (0xF0000, 0xFFFFD),  # private use planes
+    (0x100000, 0x10FFFD),
+    *_FORMAT_CHARACTERS,
+]
+_INVISIBLE = re.compile("[" + _class_ranges(_INVISIBLE_RANGES) + "]+")
+# The same below U+10000: the engine tests such a class with a table lookup,
+# not range by range, so text without astral characters is cleaned faster.
+_INVISIBLE_BMP = re.compile(
+    "[" + _class_ranges([r for r in _INVISIBLE_RANGES if r[1] <= 0xFFFF]) + "]+"
 )
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def _without_invisible(text: str) -> str:
     if text.isascii():
         return _ASCII_CONTROLS.sub("", text)
-    text = _INVISIBLE.sub("", text)
-    text = _JOINERS.sub(_joiners, text)
+    invisible = _INVISIBLE if _ASTRAL.search(text) else _INVISIBLE_BMP
+    text = invisible.sub("", text)
+    if "\u200c" in text or "\u200d" in text:
+        text = _JOINERS.sub(_joiners, text)
     # One variation selector picks a glyph (text or emoji style); a run of them
     # after one character is how bytes are smuggled.
     return _VARIATION_RUN.sub(r"\1", text)

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.corpus_languages import LANGUAGES
 from chat.guards import injection
@@ -103,3 +105,51 @@ def test_the_screen_says_the_same_without_the_prefilter(monkeypatch):
     without = [injection.screen(text) for text in texts]
     assert with_prefilter == without
     assert sum(result.flagged for result in without) > 200
+
+
+def test_a_pattern_is_tried_only_when_all_its_literals_occur():
+    prefilter = Prefilter([re.compile(r"\byou are now\b")])
+    assert prefilter.scan("you said it is now late") == {}
+    assert prefilter.scan("so you are now free") == {0: [3]}
+
+
+def test_starts_inside_a_word_and_branches_whose_words_are_missing_are_skipped():
+    patterns = [
+        re.compile(r"\b(?:ur|your) rules"),
+        re.compile(r"n(?:e[\W_]*tenez[\W_]*pas|(?<!\w.)egeer)"),
+        re.compile(r"(?:^|\n)[ #]*system ?:"),
+    ]
+    prefilter = Prefilter(patterns)
+    assert prefilter.scan("your rules, our rules") == {0: [0]}
+    # "ne" of "ne tenez pas" anywhere, but only with "tenez" in the text; "ne"
+    # of "negeer" only where a word starts.
+    assert prefilter.scan("one negeer; none") == {1: [4]}
+    assert prefilter.scan("one ne tenez") == {1: [1, 4, 9]}
+    assert prefilter.scan("system: x\n# system: y") == {2: [0, 9]}
+
+
+_SHAPES = [
+    r"\b(?:ur|your) (?:rules|prompt)\b",
+    r"n(?:e[\W_]*tenez[\W_]*pas|(?<!\w.)egeer|on)",
+    r"(?:^|\n)[ #]*(?:system|user) ?:",
+    r"\bignore\b(?: \w+){0,2} (?:rules|prompt)",
+    r"(?<!\w)a(?:b|(?<!\w.)c)d",
+]
+_PIECES = (
+    "ur your rules prompt system user ne tenez pas n egeer on ignore x abd acd".split()
+    + [" ", "\n", "#", ":", "."]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+def test_matches_at_the_scanned_starts_are_all_the_matches(text):
+    patterns = [re.compile(shape) for shape in _SHAPES]
+    found = Prefilter(patterns).scan(text)
+    for index, pattern in enumerate(patterns):
+        expected = [m.span() for m in pattern.finditer(text)]
+        if index not in found:
+            assert expected == []
+        else:
+            got = [m.span() for m in finditer(pattern, text, found[index])]
+            assert got == expected
