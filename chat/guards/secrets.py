@@ -21,10 +21,14 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from re import _constants as _sre
+
+import ahocorasick
 
 __all__ = ["KINDS", "MAX_SECRET_LEN", "Redactor", "redact", "redactor"]
 
@@ -620,6 +624,9 @@ class Redactor:
     are a second pattern. At one position a literal rule wins."""
 
     pattern: re.Pattern[str]
+    # The first characters every match of `pattern` starts with (lower-cased),
+    # so it is tried only where one of them occurs (see `_leads`).
+    leads: ahocorasick.Automaton
     classed: re.Pattern[str] | None
     # Find the earliest start of a possibly unfinished match ending the text:
     # `hold` holds the rules no longer than `hold_reach`, so it is searched in
@@ -637,10 +644,15 @@ class Redactor:
     # Each rule alone, in the order matches are tried, with its kept prefix and
     # the name of its check.
     rules: tuple[tuple[str, re.Pattern[str], str], ...]
+    # (text, from, starts) of the last `_starts` call.
+    _last_starts: list = field(
+        default_factory=lambda: [None], compare=False, repr=False
+    )
 
     def matches(self, text: str, pos: int = 0) -> Iterator[re.Match[str]]:
         """Non-overlapping matches of both patterns from `pos`, left to right."""
-        a = self.pattern.search(text, pos)
+        starts = self._starts(text, pos)
+        a = self._search(text, pos, starts)
         b = self.classed.search(text, pos) if self.classed is not None else None
         while a is not None or b is not None:
             if b is None or (a is not None and a.start() <= b.start()):
@@ -650,9 +662,32 @@ class Redactor:
             yield found
             pos = found.end()
             if a is not None and a.start() < pos:
-                a = self.pattern.search(text, pos)
+                a = self._search(text, pos, starts)
             if b is not None and b.start() < pos:
                 b = self.classed.search(text, pos)
+
+    def _starts(self, text: str, pos: int) -> list[int]:
+        """Where a match of `pattern` could start: its leads' occurrences. One
+        pass in C; the pattern itself would try each of its first characters at
+        almost every letter of the text. The last text's are kept, as the scan
+        looks for matches in the same text again and again."""
+        last = self._last_starts[0]  # one read: other threads redact too
+        if last is not None and last[0] is text and last[1] <= pos:
+            return last[2]
+        lowered = text[pos:].translate(_ASCII_LOWER)
+        starts = sorted(
+            {pos + end - size + 1 for end, size in self.leads.iter(lowered)}
+        )
+        self._last_starts[0] = (text, pos, starts)
+        return starts
+
+    def _search(self, text: str, pos: int, starts: list[int]) -> re.Match[str] | None:
+        """`pattern.search(text, pos)`, tried only at `starts`."""
+        for start in starts[bisect_left(starts, pos) :]:
+            found = self.pattern.match(text, start)
+            if found is not None:
+                return found
+        return None
 
     def hold_start(self, text: str, pos: int) -> int:
         """Where the earliest match that more text could still change starts."""
@@ -752,6 +787,45 @@ _FREQUENCY = "etaoinshrdlcumwfgypbvkjxqzETAOINSHRDLCUMWFGYPBVKJXQZ"
 _HOLD_REACH = 2048
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _lead(items, lead: str = "", size: int = 3) -> set[str]:
+    """The first (up to `size`) characters, lower-cased, one of which every match
+    of a parsed pattern starts with: its leading literals, through groups,
+    case-insensitive ones and alternatives, and past lookbehinds (zero width)."""
+    items = list(items)
+    for at, (op, value) in enumerate(items):
+        if len(lead) == size:
+            break
+        rest = items[at + 1 :]
+        if op is _sre.LITERAL and chr(value).isascii():
+            lead += chr(value).lower()
+        elif op is _sre.AT or (op in (_sre.ASSERT, _sre.ASSERT_NOT) and value[0] < 0):
+            continue  # an anchor or a lookbehind: nothing consumed
+        elif op is _sre.SUBPATTERN:
+            return _lead([*value[3].data, *rest], lead, size)
+        elif op is _sre.BRANCH:
+            return set().union(
+                *(_lead([*alt.data, *rest], lead, size) for alt in value[1])
+            )
+        else:
+            break
+    return {lead}
+
+
+def _leads(rules: list[_Rule]) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
+    for rule in rules:
+        for branch in rule.branches:
+            for lead in _lead(re._parser.parse("".join(branch)).data):
+                if not lead:
+                    raise ValueError(f"rule {rule.kind} starts with no literal")
+                automaton.add_word(lead)
+    automaton.make_automaton()
+    return automaton
+
+
 def _width(branch: tuple[str, str]) -> int:
     """The most characters a branch can match (the regex parser's own bound)."""
     return re._parser.parse("".join(branch)).getwidth()[1]
@@ -799,6 +873,7 @@ def _compile(rules: tuple[_Rule, ...]) -> Redactor:
         (short if _width(branch) <= _HOLD_REACH else long).append(branch)
     return Redactor(
         pattern=pattern(literal),
+        leads=_leads(literal),
         classed=pattern(classed),
         hold=hold(short),
         hold_reach=max(map(_width, short), default=0),
