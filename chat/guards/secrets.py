@@ -629,12 +629,10 @@ class Redactor:
     leads: ahocorasick.Automaton
     classed: re.Pattern[str] | None
     # Find the earliest start of a possibly unfinished match ending the text:
-    # `hold` holds the rules no longer than `hold_reach`, so it is searched in
-    # the text's tail only; `hold_long` the rest (a private key's long body).
-    hold: re.Pattern[str]
-    hold_reach: int
-    hold_long: re.Pattern[str] | None
-    hold_classed: re.Pattern[str] | None
+    # per tier, a pattern and how far back from the end its matches can start
+    # (None: anywhere, a private key's long body), so most are searched for in
+    # the text's tail only.
+    holds: tuple[tuple[re.Pattern[str], int | None], ...]
     # The longest match of a token rule (0: none), the token rules' prefixes by
     # first character, and every proper beginning of a prefix.
     token_max: int
@@ -691,20 +689,17 @@ class Redactor:
 
     def hold_start(self, text: str, pos: int) -> int:
         """Where the earliest match that more text could still change starts."""
-        found = self.hold.search(text, max(pos, len(text) - self.hold_reach))
-        start = len(text) if found is None else found.start()
-        if self.hold_long is not None:
-            other = self.hold_long.search(text, pos)
-            if other is not None:
-                start = min(start, other.start())
+        start = len(text)
+        for pattern, reach in self.holds:
+            found = pattern.search(
+                text, pos if reach is None else max(pos, len(text) - reach)
+            )
+            if found is not None:
+                start = min(start, found.start())
         if self.token_max:
             start = min(start, self._token_hold(text, pos))
         if self.word_keep:
             start = min(start, self._word_hold(text, pos))
-        if self.hold_classed is not None:
-            other = self.hold_classed.search(text, pos)
-            if other is not None:
-                start = min(start, other.start())
         return start
 
     def decide(self, match: re.Match[str]) -> tuple[int, str] | None:
@@ -782,9 +777,9 @@ class Redactor:
 _FREQUENCY = "etaoinshrdlcumwfgypbvkjxqzETAOINSHRDLCUMWFGYPBVKJXQZ"
 
 
-# A rule's partial match longer than this is searched for in the whole text
-# rather than in the tail.
-_HOLD_REACH = 2048
+# Partial matches are searched for in the tail their width allows: tiers of
+# widths, each one pattern; wider ones in the whole text.
+_HOLD_TIERS = (64, 128, 600)
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -865,20 +860,24 @@ def _compile(rules: tuple[_Rule, ...]) -> Redactor:
             for b in rule.partial_branches
         ]
 
-    def hold(branches: list[tuple[str, str]]) -> re.Pattern[str] | None:
-        return re.compile(f"(?:{_grouped(branches)})\\Z") if branches else None
+    def holds(
+        branches: list[tuple[str, str]],
+    ) -> list[tuple[re.Pattern[str], int | None]]:
+        tiers: dict[int | None, list[tuple[str, str]]] = {}
+        for branch in branches:
+            width = _width(branch)
+            reach = next((tier for tier in _HOLD_TIERS if width <= tier), None)
+            tiers.setdefault(reach, []).append(branch)
+        return [
+            (re.compile(f"(?:{_grouped(group)})\\Z"), reach)
+            for reach, group in tiers.items()
+        ]
 
-    short, long = [], []
-    for branch in partials(literal):
-        (short if _width(branch) <= _HOLD_REACH else long).append(branch)
     return Redactor(
         pattern=pattern(literal),
         leads=_leads(literal),
         classed=pattern(classed),
-        hold=hold(short),
-        hold_reach=max(map(_width, short), default=0),
-        hold_long=hold(long),
-        hold_classed=hold(partials(classed)),
+        holds=(*holds(partials(literal)), *holds(partials(classed))),
         token_max=max((rule.token for rule in rules), default=0),
         token_prefixes={
             first: tuple(r.prefix for r in rules if r.prefix[:1] == first)

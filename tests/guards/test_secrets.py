@@ -147,7 +147,7 @@ def test_max_secret_len_bounds_every_match_and_hold():
     parser = pytest.importorskip("re._parser")
     for pii in (False, True):
         compiled = redactor(pii=pii)
-        for pattern in (compiled.pattern, compiled.hold):
+        for pattern in (compiled.pattern, *(hold for hold, _ in compiled.holds)):
             assert parser.parse(pattern.pattern).getwidth()[1] <= MAX_SECRET_LEN
 
 
