@@ -672,7 +672,9 @@ class Redactor:
         last = self._last_starts[0]  # one read: other threads redact too
         if last is not None and last[0] is text and last[1] <= pos:
             return last[2]
-        lowered = text[pos:].translate(_ASCII_LOWER)
+        tail = text[pos:]
+        # str.lower keeps ASCII text's length (not all text's: "İ" becomes two).
+        lowered = tail.lower() if tail.isascii() else tail.translate(_ASCII_LOWER)
         starts = sorted(
             {pos + end - size + 1 for end, size in self.leads.iter(lowered)}
         )
