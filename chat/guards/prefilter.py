@@ -41,8 +41,9 @@ _ZERO_WIDTH = {sre.AT, sre.ASSERT, sre.ASSERT_NOT}
 _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT}
 
 
-def _sequence(items: Iterable) -> frozenset[str] | None:
-    candidates: list[frozenset[str]] = []
+def _pieces(items: Iterable) -> Iterator[tuple[object, object]]:
+    """A sequence's pieces: each run of literals as (None, the string), each
+    other node that consumes text as (op, value); zero-width ones are skipped."""
     run: list[str] = []
     for op, value in items:
         if op is sre.LITERAL:
@@ -51,13 +52,19 @@ def _sequence(items: Iterable) -> frozenset[str] | None:
         if op in _ZERO_WIDTH:
             continue
         if run:
-            candidates.append(frozenset(["".join(run)]))
+            yield None, "".join(run)
             run = []
-        found = _node(op, value)
-        if found:
-            candidates.append(found)
+        yield op, value
     if run:
-        candidates.append(frozenset(["".join(run)]))
+        yield None, "".join(run)
+
+
+def _sequence(items: Iterable) -> frozenset[str] | None:
+    candidates = [
+        frozenset([value]) if op is None else _node(op, value)
+        for op, value in _pieces(items)
+    ]
+    candidates = [found for found in candidates if found]
     if not candidates:
         return None
     # The rarest requirement: long strings, and few of them.
@@ -104,17 +111,10 @@ def _all_of(items: Iterable) -> list[frozenset[str]]:
     each: its literal runs, and the requirements of its groups, of the bodies of
     its repeats that occur at least once, and of its branches."""
     sets: list[frozenset[str]] = []
-    run: list[str] = []
-    for op, value in items:
-        if op is sre.LITERAL:
-            run.append(chr(value))
-            continue
-        if op in _ZERO_WIDTH:
-            continue
-        if run:
-            sets.append(frozenset(["".join(run)]))
-            run = []
-        if op is sre.SUBPATTERN and not value[1] & re.IGNORECASE:
+    for op, value in _pieces(items):
+        if op is None:
+            sets.append(frozenset([value]))
+        elif op is sre.SUBPATTERN and not value[1] & re.IGNORECASE:
             sets += _all_of(value[3].data)
         elif op is sre.ATOMIC_GROUP:
             sets += _all_of(value.data)
@@ -124,8 +124,6 @@ def _all_of(items: Iterable) -> list[frozenset[str]]:
             found = _node(op, value)
             if found:
                 sets.append(found)
-    if run:
-        sets.append(frozenset(["".join(run)]))
     return sets
 
 
