@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import codecs
 import itertools
 import re
@@ -31,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from chat.guards import injection_framing, injection_languages
-from chat.guards.prefilter import Prefilter, finditer
+from chat.guards.prefilter import Candidates, Prefilter, finditer
 
 __all__ = ["Screening", "canary_instruction", "make_canary", "screen"]
 
@@ -818,10 +819,10 @@ def _score(text: str, *, depth: int) -> tuple[float, list[str]]:
     # Variants of one rule (same name) count once, at their strongest.
     best: dict[str, float] = {}
     for rule, position in _POSITIONS:
-        starts = candidates[rule.view]
-        if position not in starts:
+        found = candidates[rule.view]
+        if position not in found:
             continue
-        weight = _rule_weight(rule, views[rule.view], quoted, starts[position])
+        weight = _rule_weight(rule, views[rule.view], quoted, found, position)
         if weight > best.get(rule.name, 0.0):
             best[rule.name] = weight
     score = sum(best.values())
@@ -855,20 +856,23 @@ class _Quoted:
 
 
 def _rule_weight(
-    rule: _Rule, view: str, quoted: _Quoted, starts: list[int] | None
+    rule: _Rule, view: str, quoted: _Quoted, found: Candidates, position: int
 ) -> float:
     weight = 0.0
-    matches = finditer(rule.pattern, view, starts)
+    matches = finditer(rule.pattern, view, found[position])
     if rule.then is not None:
         first = next(matches, None)
         found = first is not None and rule.then.search(view, first.end())
         return rule.weight if found else 0.0
     for match in matches:
         if rule.near:
-            found = _near(rule.near, view, match)
-            if found is None:
+            near = [
+                found.starts(position, member + 1) for member in range(len(rule.near))
+            ]
+            span = _near(rule.near, near, view, match)
+            if span is None:
                 continue
-            match = found
+            match = span
         # Quoting a phrase mentions it; a long quoted passage (a pasted document
         # that carries instructions) is still an attack.
         inside = any(
@@ -883,6 +887,7 @@ def _rule_weight(
     return weight
 
 
+_MY = re.compile(r"\bmy\b")
 _CLAUSE_END = re.compile("[.!?\n\u3002\uff01\uff1f]")
 _NEAR = 60
 
@@ -900,24 +905,49 @@ class _Span:
         return self._end
 
 
-def _near(patterns: tuple[re.Pattern[str], ...], view: str, match) -> _Span | None:
+def _near(
+    patterns: tuple[re.Pattern[str], ...],
+    starts: list[list[int] | None],
+    view: str,
+    match,
+) -> _Span | None:
     """The span from the match to the words of `patterns` found within _NEAR
-    characters of it in the same clause, or None if one is missing."""
+    characters of it in the same clause, or None if one is missing; `starts`
+    has, per pattern, where its matches could start (None: anywhere)."""
     low = max(0, match.start() - _NEAR)
     high = min(len(view), match.end() + _NEAR)
     before = [m.end() for m in _CLAUSE_END.finditer(view, low, match.start())]
     low = before[-1] if before else low
     after = _CLAUSE_END.search(view, match.end(), high)
     high = after.start() if after else high
-    if re.search(r"\bmy\b", view[low:high]):
+    if _MY.search(view[low:high]):
         return None  # "my previous instructions": a correction
     start, end = match.start(), match.end()
-    for pattern in patterns:
-        found = pattern.search(view, low, high)
+    for pattern, candidates in zip(patterns, starts, strict=True):
+        found = _first(pattern, view, low, high, candidates)
         if found is None:
             return None
         start, end = min(start, found.start()), max(end, found.end())
     return _Span(start, end)
+
+
+def _first(
+    pattern: re.Pattern[str],
+    view: str,
+    low: int,
+    high: int,
+    starts: list[int] | None,
+) -> re.Match[str] | None:
+    """`pattern.search(view, low, high)`, trying only `starts` when known."""
+    if starts is None:
+        return pattern.search(view, low, high)
+    for start in itertools.islice(starts, bisect.bisect_left(starts, low), None):
+        if start >= high:
+            break
+        found = pattern.match(view, start, high)
+        if found is not None:
+            return found
+    return None
 
 
 def _squashed(

@@ -27,9 +27,10 @@ from operator import itemgetter, or_
 from re import _constants as sre  # the parser's own opcodes
 from re import _parser as sre_parse
 
-import ahocorasick
+import ahocorasick_rs
 
 __all__ = [
+    "Candidates",
     "Prefilter",
     "finditer",
     "required_literal_sets",
@@ -314,6 +315,11 @@ def _few(prefix: _Prefix) -> bool:
     return not prefix.text.isalnum() and prefix.text != " "
 
 
+def _short(literal: str) -> bool:
+    """An ASCII literal too short to be rare in any text."""
+    return len(literal) <= 2 and literal.isascii()
+
+
 def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"  # what \w matches in a str pattern
 
@@ -340,29 +346,36 @@ class Prefilter:
     """Which of `patterns` could match a text, and where.
 
     An entry of `patterns` is one pattern, or a sequence of patterns that must
-    all match somewhere for the entry to matter (a rule with a second pattern
-    it needs); the first gives the positions. `scan(text)` maps the index of
-    each entry worth running to the positions where its first pattern's matches
-    could start (when every match starts with one of its literals: only those
-    positions are tried), or to None (search it all)."""
+    all match somewhere for the entry to matter (a rule with the words it needs
+    nearby). `scan(text)` answers with `Candidates`: the entries worth running,
+    and where each of their patterns' matches could start."""
 
     def __init__(
         self, patterns: Sequence[re.Pattern[str] | Sequence[re.Pattern[str]]]
     ) -> None:
         self._always: list[int] = []
-        # Per entry: the bits of its requirements; per literal its matches can
-        # start with, the requirements of each branch it starts and whether
-        # that branch opens a word; whether its matches can start the text.
-        self._entries: list[
-            tuple[
-                int, int, frozenset[int], dict[int, tuple[tuple[int, bool], ...]], bool
-            ]
-        ] = []
+        # Per entry: its index and the bits of its requirements.
+        self._entries: list[tuple[int, int]] = []
+        # Per entry, per pattern: the literals its matches can start with (each
+        # with the requirements of the branches it starts and whether they open
+        # a word), and whether they can start the text; None when unknown.
+        self._members: dict[int, list[_Starts | None]] = {}
+        # Per literal: the (entry, requirements, opens a word) it starts a first
+        # pattern of.
+        self._firsts: dict[int | str, list[tuple[int, int, bool]]] = {}
+        # Short ASCII literals ("he", "in") occur in any text: they are looked
+        # for only when a branch they start could match (its rarer words
+        # occurred), not by the automaton.
+        self._short: set[str] = set()
         ids: dict[str, int] = {}
         bits: list[int] = []  # per literal id: the requirements it meets
         requirements: dict[frozenset[str], int] = {}
 
-        def literal_id(literal: str) -> int:
+        def literal_id(literal: str) -> int | str:
+            """The literal's index in the automaton; a short one stands for itself."""
+            if _short(literal):
+                self._short.add(literal)
+                return literal
             if literal not in ids:
                 ids[literal] = len(ids)
                 bits.append(0)
@@ -376,22 +389,8 @@ class Prefilter:
                     bits[literal_id(literal)] |= requirements[literals]
             return requirements[literals]
 
-        for index, entry in enumerate(patterns):
-            group = [entry] if isinstance(entry, re.Pattern) else list(entry)
-            prefixes = _prefixes(group[0])
-            sets = [s for pattern in group for s in required_literal_sets(pattern)]
-            if prefixes is not None and not any(p.at_start for p in prefixes):
-                sets.append(frozenset(prefix.text for prefix in prefixes))
-            need = 0
-            for literals in sets:
-                need |= requirement(literals)
-            if prefixes is None:
-                if not need:
-                    self._always.append(index)
-                else:
-                    self._entries.append((index, need, frozenset(), {}, False))
-                continue
-            starts: dict[int, set[tuple[int, bool]]] = {}
+        def starts(prefixes: frozenset[_Prefix]) -> _Starts:
+            spec: dict[int | str, set[tuple[int, bool]]] = {}
             for prefix in prefixes:
                 if prefix.at_start:
                     continue
@@ -399,107 +398,151 @@ class Prefilter:
                 for literals in prefix.needs:
                     mask |= requirement(literals)
                 variant = (mask, prefix.opens_word)
-                starts.setdefault(literal_id(prefix.text), set()).add(variant)
-            at_start = any(prefix.at_start for prefix in prefixes)
-            spec = {literal: tuple(variants) for literal, variants in starts.items()}
-            self._entries.append((index, need, frozenset(spec), spec, at_start))
+                spec.setdefault(literal_id(prefix.text), set()).add(variant)
+            return _Starts(
+                {literal: tuple(variants) for literal, variants in spec.items()},
+                any(prefix.at_start for prefix in prefixes),
+            )
+
+        for index, entry in enumerate(patterns):
+            group = [entry] if isinstance(entry, re.Pattern) else list(entry)
+            prefixes = [_prefixes(pattern) for pattern in group]
+            sets = [s for pattern in group for s in required_literal_sets(pattern)]
+            firsts = prefixes[0]
+            if firsts is not None and not any(p.at_start for p in firsts):
+                texts = frozenset(prefix.text for prefix in firsts)
+                if not any(map(_short, texts)):  # "he" is in every text anyway
+                    sets.append(texts)
+            need = 0
+            for literals in sets:
+                need |= requirement(literals)
+            members = [None if found is None else starts(found) for found in prefixes]
+            if members[0] is None and not need:
+                self._always.append(index)
+                continue
+            self._entries.append((index, need))
+            self._members[index] = members
+            if members[0] is not None:
+                for literal, variants in members[0].spec.items():
+                    for mask, opens in variants:
+                        self._firsts.setdefault(literal, []).append(
+                            (index, mask, opens)
+                        )
         self._bits = bits
-        self._sizes = [len(literal) for literal in ids]
-        # Literals outside ASCII in an automaton of their own, run only around
-        # the text's non-ASCII characters: a trie node with many children (one
-        # per script's letter) is slow to walk, and most text is ASCII.
-        ascii_ids = {k: v for k, v in ids.items() if k.isascii()}
-        other_ids = {k: v for k, v in ids.items() if not k.isascii()}
-        self._ascii = _Finder(ascii_ids)
-        self._other = _Finder(other_ids)
-        reach = max(map(len, other_ids), default=1) - 1
-        self._reach = reach
-        # Non-ASCII characters closer than two literals' reach share a window.
-        self._windows = re.compile(
-            rf"[^\x00-\x7f](?:[\x00-\x7f]{{0,{2 * reach}}}[^\x00-\x7f])*"
+        # A DFA over the literals' bytes: one pass, whatever the script.
+        self._automaton = (
+            ahocorasick_rs.AhoCorasick(
+                list(ids), implementation=ahocorasick_rs.Implementation.DFA
+            )
+            if ids
+            else None
         )
 
-    def _hits(self, text: str) -> list[tuple[int, int]]:
-        """(end, literal id) of every literal occurrence in `text`."""
-        hits = self._ascii.find(text, 0, len(text))
-        if self._other and not text.isascii():
-            for window in self._windows.finditer(text):
-                start = max(0, window.start() - self._reach)
-                hits += self._other.find(text, start, window.end() + self._reach)
-        return hits
+    def _hits(self, text: str) -> list[tuple[int, int, int]]:
+        """(literal id, start, end) of every literal occurrence in `text`."""
+        if self._automaton is None:
+            return []
+        return self._automaton.find_matches_as_indexes(text, overlapping=True)
 
-    def scan(self, text: str) -> dict[int, list[int] | None]:
-        found: dict[int, list[int] | None] = dict.fromkeys(self._always)
-        hits = self._hits(text)
-        seen = set(map(itemgetter(1), hits))
-        met = reduce(or_, map(self._bits.__getitem__, seen), 0)
+    def scan(self, text: str) -> Candidates:
+        return Candidates(self, text, self._hits(text))
+
+
+@dataclass(frozen=True)
+class _Starts:
+    """The literals a pattern's matches start with: per literal id, each branch's
+    (requirements, opens a word); and whether a match can start the text."""
+
+    spec: dict[int | str, tuple[tuple[int, bool], ...]]
+    at_start: bool
+
+
+class Candidates(dict):
+    """A scan's answer: the index of each entry worth running, mapped to the
+    positions where its first pattern's matches could start (ascending), or to
+    None (search it all). `starts(index, member)` gives the same for the entry's
+    other patterns, found when first asked."""
+
+    def __init__(
+        self, prefilter: Prefilter, text: str, hits: list[tuple[int, int, int]]
+    ) -> None:
+        super().__init__(dict.fromkeys(prefilter._always))
+        self._prefilter, self._text = prefilter, text
+        seen: set[int | str] = set(map(itemgetter(0), hits))
+        self._met = met = reduce(or_, map(prefilter._bits.__getitem__, seen), 0)
+        self._at: dict[int | str, list[int]] = {}
+        for literal, start, _ in hits:
+            self._at.setdefault(literal, []).append(start)
+        # Short literals count as seen: where they are is found when needed.
+        self._seen = seen = seen | prefilter._short
+        self._word_starts: dict[int | str, list[int]] = {}
+        self._later: dict[tuple[int, int], list[int] | None] = {}
+        members = prefilter._members
         # Per entry that could match: the literals worth trying, and whether
         # only where a word starts.
-        tried: list[tuple[int, dict[int, bool], bool]] = []
-        for index, _, keys, spec, at_start in [
-            entry for entry in self._entries if met & entry[1] == entry[1]
-        ]:
-            if not spec:
-                found[index] = None
-                continue
-            literals = {}
-            for literal in keys & seen:
-                opens = [opens for mask, opens in spec[literal] if met & mask == mask]
-                if opens:
-                    literals[literal] = all(opens)
-            tried.append((index, literals, at_start))
-        wanted = frozenset().union(*(literals for _, literals, _ in tried))
-        starts_of: dict[int, list[int]] = {}
-        sizes = self._sizes
-        for end, literal in hits:
-            if literal in wanted:
-                starts_of.setdefault(literal, []).append(end - sizes[literal] + 1)
-        word_starts_of: dict[int, list[int]] = {}
-        for index, literals, at_start in tried:
-            starts = {0} if at_start else set()
-            for literal, opens_word in literals.items():
-                if not opens_word:
-                    starts.update(starts_of[literal])
-                    continue
-                if literal not in word_starts_of:  # a start inside a word fails
-                    word_starts_of[literal] = [
-                        start
-                        for start in starts_of[literal]
-                        if not start
-                        or not (text[start - 1].isalnum() or text[start - 1] == "_")
-                    ]
-                starts.update(word_starts_of[literal])
+        chosen: dict[int, dict[int, bool]] = {}
+        for index, need in prefilter._entries:
+            if met & need == need:
+                if members[index][0] is None:
+                    self[index] = None
+                else:
+                    chosen[index] = {}
+        for literal in seen:
+            for index, mask, opens in prefilter._firsts.get(literal, ()):
+                literals = chosen.get(index)
+                if literals is not None and met & mask == mask:
+                    literals[literal] = literals.get(literal, True) and opens
+        for index, literals in chosen.items():
+            starts = self._positions(literals, members[index][0].at_start)
             if starts:
-                found[index] = sorted(starts)
-        return found
+                self[index] = starts
 
+    def starts(self, index: int, member: int) -> list[int] | None:
+        """Where matches of the entry's `member`-th pattern could start."""
+        if not member:
+            return self[index]
+        key = (index, member)
+        if key not in self._later:
+            found = self._prefilter._members[index][member]
+            if found is None:
+                self._later[key] = None
+            else:
+                met, literals = self._met, {}
+                for literal in found.spec.keys() & self._seen:
+                    opens = [o for mask, o in found.spec[literal] if met & mask == mask]
+                    if opens:
+                        literals[literal] = all(opens)
+                self._later[key] = self._positions(literals, found.at_start)
+        return self._later[key]
 
-class _Finder:
-    """Every occurrence of a set of strings: an Aho-Corasick automaton, or for a
-    few strings a search for each (str.find is faster than walking a trie)."""
+    def _positions(self, literals: dict[int | str, bool], at_start: bool) -> list[int]:
+        """Where the literals start (only where a word starts, for those marked
+        so), ascending."""
+        starts = {0} if at_start else set()
+        for literal, opens_word in literals.items():
+            starts.update(
+                self._starts_of_words(literal)
+                if opens_word
+                else self._starts_of(literal)
+            )
+        return sorted(starts)
 
-    _FEW = 8
-
-    def __init__(self, ids: dict[str, int]) -> None:
-        self._literals = list(ids.items()) if len(ids) <= self._FEW else None
-        self._automaton = None
-        if self._literals is None:
-            self._automaton = ahocorasick.Automaton()
-            for literal, literal_id in ids.items():
-                self._automaton.add_word(literal, literal_id)
-            self._automaton.make_automaton()
-
-    def __bool__(self) -> bool:
-        return bool(self._literals) or self._automaton is not None
-
-    def find(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
-        """(end index, id) of each occurrence in text[start:end]."""
-        if self._automaton is not None:
-            return list(self._automaton.iter(text, start, end))
-        hits = []
-        for literal, literal_id in self._literals:
-            at = text.find(literal, start, end)
+    def _starts_of(self, literal: int | str) -> list[int]:
+        if literal not in self._at:  # a short literal, not looked for yet
+            found, at = [], self._text.find(literal)
             while at >= 0:
-                hits.append((at + len(literal) - 1, literal_id))
-                at = text.find(literal, at + 1, end)
-        return hits
+                found.append(at)
+                at = self._text.find(literal, at + 1)
+            self._at[literal] = found
+        return self._at[literal]
+
+    def _starts_of_words(self, literal: int | str) -> list[int]:
+        if literal not in self._word_starts:  # a start inside a word fails
+            text = self._text
+            self._word_starts[literal] = [
+                start
+                for start in self._starts_of(literal)
+                if not start
+                or not (text[start - 1].isalnum() or text[start - 1] == "_")
+            ]
+        return self._word_starts[literal]

@@ -91,11 +91,17 @@ def test_the_screen_says_the_same_without_the_prefilter(monkeypatch):
     with_prefilter = [injection.screen(text) for text in texts]
 
     class Everything:
+        """Every rule worth running, each of its patterns searched everywhere."""
+
         def __init__(self, count: int) -> None:
             self.all = set(range(count))
 
-        def scan(self, text: str) -> dict[int, None]:
-            return dict.fromkeys(self.all)
+        def scan(self, text: str) -> Everywhere:
+            return Everywhere.fromkeys(self.all)
+
+    class Everywhere(dict):
+        def starts(self, index: int, member: int) -> None:
+            return None
 
     monkeypatch.setattr(
         injection,
@@ -153,3 +159,27 @@ def test_matches_at_the_scanned_starts_are_all_the_matches(text):
         else:
             got = [m.span() for m in finditer(pattern, text, found[index])]
             assert got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+def test_the_starts_of_an_entrys_other_patterns_hold_all_their_matches(text):
+    patterns = [re.compile(shape) for shape in _SHAPES]
+    entries = [(patterns[3], patterns[0], patterns[1]), (patterns[4], patterns[2])]
+    found = Prefilter(entries).scan(text)
+    for index, entry in enumerate(entries):
+        if index not in found:
+            continue
+        for member, pattern in enumerate(entry[1:], start=1):
+            starts = found.starts(index, member)
+            if starts is None:
+                continue
+            expected = [m.span() for m in pattern.finditer(text)]
+            assert [m.span() for m in finditer(pattern, text, starts)] == expected
+
+
+def test_short_literals_are_found_only_when_their_branch_could_match():
+    prefilter = Prefilter([re.compile(r"n(?:e[\W_]*tenez[\W_]*pas|(?<!\w.)egeer)")])
+    # "ne" alone is in most texts: without "tenez" or "egeer" nothing is tried.
+    assert prefilter.scan("one none nine") == {}
+    assert prefilter.scan("ne tenez pas") == {0: [0, 5]}
