@@ -29,7 +29,7 @@ import functools
 import re
 import unicodedata
 
-import ahocorasick
+import ahocorasick_rs
 
 from chat.errors import BlockedOutput
 
@@ -131,7 +131,7 @@ def _decode_base64(text: str) -> bytes:
 
 
 @functools.lru_cache(maxsize=8)
-def _windows(prompt: str) -> ahocorasick.Automaton | None:
+def _windows(prompt: str) -> ahocorasick_rs.AhoCorasick | None:
     """An automaton that finds any of the prompt's windows of GRAM characters,
     forwards or reversed (None: the prompt is shorter than a window). Built once
     per prompt: each reply is checked against the same operator prompt."""
@@ -142,11 +142,7 @@ def _windows(prompt: str) -> ahocorasick.Automaton | None:
     }
     if not windows:
         return None
-    automaton = ahocorasick.Automaton()
-    for window in windows:
-        automaton.add_word(window, None)
-    automaton.make_automaton()
-    return automaton
+    return ahocorasick_rs.AhoCorasick(windows)
 
 
 class _Decoded:
@@ -231,7 +227,8 @@ class LeakGuard:
                 )
         if self._grams is not None and len(norm) >= GRAM:
             # Every new window, in one pass of the prompt's windows' automaton.
-            for _ in self._grams.iter(norm, max(0, len(norm) - added - GRAM + 1)):
+            new = norm[max(0, len(norm) - added - GRAM + 1) :]
+            if self._grams.find_matches_as_indexes(new):
                 raise BlockedOutput(
                     LEAK_MESSAGE, detail="the reply reproduced the system prompt"
                 )

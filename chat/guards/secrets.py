@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from re import _constants as _sre
 
-import ahocorasick
+import ahocorasick_rs
 
 __all__ = ["KINDS", "MAX_SECRET_LEN", "Redactor", "redact", "redactor"]
 
@@ -626,7 +626,7 @@ class Redactor:
     pattern: re.Pattern[str]
     # The first characters every match of `pattern` starts with (lower-cased),
     # so it is tried only where one of them occurs (see `_leads`).
-    leads: ahocorasick.Automaton
+    leads: ahocorasick_rs.AhoCorasick
     classed: re.Pattern[str] | None
     # Find the earliest start of a possibly unfinished match ending the text:
     # per tier, a pattern and how far back from the end its matches can start
@@ -675,9 +675,8 @@ class Redactor:
         tail = text[pos:]
         # str.lower keeps ASCII text's length (not all text's: "İ" becomes two).
         lowered = tail.lower() if tail.isascii() else tail.translate(_ASCII_LOWER)
-        starts = sorted(
-            {pos + end - size + 1 for end, size in self.leads.iter(lowered)}
-        )
+        found = self.leads.find_matches_as_indexes(lowered, overlapping=True)
+        starts = sorted({pos + start for _, start, _ in found})
         self._last_starts[0] = (text, pos, starts)
         return starts
 
@@ -811,16 +810,17 @@ def _lead(items, lead: str = "", size: int = 3) -> set[str]:
     return {lead}
 
 
-def _leads(rules: list[_Rule]) -> ahocorasick.Automaton:
-    automaton = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
+def _leads(rules: list[_Rule]) -> ahocorasick_rs.AhoCorasick:
+    leads = set()
     for rule in rules:
         for branch in rule.branches:
             for lead in _lead(re._parser.parse("".join(branch)).data):
                 if not lead:
                     raise ValueError(f"rule {rule.kind} starts with no literal")
-                automaton.add_word(lead)
-    automaton.make_automaton()
-    return automaton
+                leads.add(lead)
+    return ahocorasick_rs.AhoCorasick(
+        sorted(leads), implementation=ahocorasick_rs.Implementation.DFA
+    )
 
 
 def _width(branch: tuple[str, str]) -> int:
