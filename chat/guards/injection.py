@@ -27,6 +27,7 @@ import codecs
 import itertools
 import re
 import secrets  # the standard library's, not chat.guards.secrets
+import string
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -191,6 +192,16 @@ def _sub_at(pattern: re.Pattern[str], replace, text: str, starts: list[int]) -> 
         return text
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def _class_table(classes: dict[bytes, bytes], other: bytes) -> bytes:
+    """A bytes.translate table mapping each byte of a key to its class's letter,
+    and every other byte to `other`."""
+    table = bytearray(other * 256)
+    for members, letter in classes.items():
+        for member in members:
+            table[member] = letter[0]
+    return bytes(table)
 
 
 # --- Rules -------------------------------------------------------------------------
@@ -788,9 +799,17 @@ _NOT_LETTERS = re.compile(r"[^a-z]+")
 _NOT_LETTER_BYTES = bytes(set(range(128)) - set(b"abcdefghijklmnopqrstuvwxyz"))
 # A blob starts where a run of its characters does (not again inside the run).
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,}={0,2}")
+_BASE64_CHARS = string.ascii_letters.encode() + string.digits.encode() + b"+/_-"
 _BASE64_MIN = 20
-# The first pair written out, so the engine only stops at hexadecimal digits.
-_HEX = re.compile(r"[0-9A-Fa-f][0-9A-Fa-f][ :]?(?:[0-9A-Fa-f]{2}[ :]?){15,}")
+# Blobs are found in the text's bytes mapped to their classes (one translate in
+# C): "a" for base64 characters, a run of 20 found by a substring search; "h"
+# for hexadecimal digits and "s" for their separators, so the hex pattern has a
+# literal prefix ("hh") the engine skips to, where on the text it would test a
+# class at every letter. Non-ASCII characters (one "?" each) are in neither.
+_BASE64_CLASSES = _class_table({_BASE64_CHARS: b"a"}, b" ")
+_BASE64_RUN = b"a" * _BASE64_MIN
+_HEX_CLASSES = _class_table({b"0123456789abcdefABCDEF": b"h", b" :": b"s"}, b"x")
+_HEX = re.compile(rb"hhs?(?:hhs?){15,}")
 _ROT13_HINT = re.compile(r"rot ?-? ?13|caesar|decode|decipher|decrypt|cipher", re.I)
 # Lower-cased, every match of _ROT13_HINT holds one of these, unless it uses one
 # of the non-ASCII letters that re.IGNORECASE also takes for "s" or "i".
@@ -984,11 +1003,13 @@ def _quoted_spans(view: str) -> list[tuple[int, int]]:
 def _decoded_payloads(text: str) -> Iterator[tuple[str, str]]:
     """(encoding, text) for each blob that decodes to readable text: at most
     MAX_BLOBS attempts, so a message full of blobs costs little."""
-    # A blob has no blanks: only the long words of the text can hold one.
-    long_words = [word for word in text.split() if len(word) >= _BASE64_MIN]
+    ascii = text.encode("ascii", "replace")  # one byte per character
     blobs = itertools.chain(
-        (("base64", m.group()) for word in long_words for m in _BASE64.finditer(word)),
-        (("hex", m.group()) for m in _HEX.finditer(text)),
+        (("base64", blob) for blob in _base64_blobs(text, ascii)),
+        (
+            ("hex", text[m.start() : m.end()])
+            for m in _HEX.finditer(ascii.translate(_HEX_CLASSES))
+        ),
     )
     for encoding, blob in itertools.islice(blobs, MAX_BLOBS):
         decoded = _from_base64(blob) if encoding == "base64" else _from_hex(blob)
@@ -998,11 +1019,25 @@ def _decoded_payloads(text: str) -> Iterator[tuple[str, str]]:
         yield "rot13", codecs.encode(text, "rot13")
 
 
+def _base64_blobs(text: str, ascii: bytes) -> Iterator[str]:
+    """What _BASE64 finds in `text`, from the runs of 20 base64 characters in
+    its bytes (`ascii`)."""
+    classes = ascii.translate(_BASE64_CLASSES)
+    at = classes.find(_BASE64_RUN)
+    while at >= 0:
+        at = classes.rfind(b" ", 0, at) + 1  # where the run starts
+        blob = _BASE64.match(text, at)
+        yield blob.group()
+        at = classes.find(_BASE64_RUN, blob.end())
+
+
 def _rot13_hinted(text: str) -> bool:
     lowered = text.lower()
-    if not (
-        any(word in lowered for word in _ROT13_WORDS)
-        or ("rot" in lowered and "13" in lowered)
+    if any(word in lowered for word in _ROT13_WORDS):
+        if text.isascii():
+            return True  # lower-cased ASCII is what re.IGNORECASE compares
+    elif not (
+        ("rot" in lowered and "13" in lowered)
         or any(char in text for char in _ROT13_FOLDS)
     ):
         return False
