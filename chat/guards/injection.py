@@ -24,6 +24,7 @@ import base64
 import binascii
 import bisect
 import codecs
+import functools
 import itertools
 import re
 import secrets  # the standard library's, not chat.guards.secrets
@@ -90,6 +91,20 @@ _CONFUSABLES = str.maketrans(
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 )
+
+
+def _class_table(classes: dict[bytes, bytes], other: bytes) -> bytes:
+    """A bytes.translate table mapping each byte of a key to its class's letter
+    and every other byte to `other`, for text encoded one byte per character
+    (str.encode("ascii", "replace")): a substring search in the classes then
+    finds shapes a pattern would look for by testing every character."""
+    table = bytearray(other * 256)
+    for members, letter in classes.items():
+        for member in members:
+            table[member] = letter[0]
+    return bytes(table)
+
+
 # Tokens mixing letters with digits, "@" or "$" (only at a token's start, so the
 # lookaheads stay linear).
 _MIXED_TOKEN = re.compile(r"(?<![\w@$])(?=[\w@$]*?[0-9@$])(?=[\w@$]*?[a-z])[\w@$]+")
@@ -98,8 +113,12 @@ _TOKEN_REST = re.compile(r"[\w@$]*")
 _SPACED_LETTERS = re.compile(r"(?<!\w)(?:[a-z][ .\-_*]){2,}[a-z](?!\w)")
 _SPACER = re.compile(r"[ .\-_*]")
 # Where a spaced-out run could start: every run has a separator, a letter, a
-# separator and a letter right after its first letter ("i g n").
-_SPACED_HINT = re.compile(r"[ .\-_*](?=[a-z][ .\-_*][a-z])")
+# separator and a letter right after its first letter ("i g n"). Looked for in
+# the text's bytes mapped to "s" (separator) and "l" (letter): a substring
+# search, where a pattern would stop at every space.
+_SPACED_CLASSES = _class_table(
+    {b" .-_*": b"s", string.ascii_lowercase.encode(): b"l"}, b"x"
+)
 # Separators between letters. The look-behind comes after the first separator,
 # so the engine only stops at separators (same matches as "(?<=[a-z])[...]+").
 _SEPARATORS = re.compile(r"[._*~|\\/+-](?<=[a-z][._*~|\\/+-])[._*~|\\/+-]*(?=[a-z])")
@@ -108,9 +127,9 @@ _ODD_BLANK = re.compile(r"[^\S \n]")
 _NEWLINE_RUN = re.compile(r"\n[ \n]*")
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 _NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
-_NOT_ASCII_RUNS = re.compile(r"([^\x00-\x7f]+)")
 
 
+@functools.lru_cache(maxsize=4096)  # the same few runs ("é", "’") come back
 def _folded(run: str) -> str:
     """A run of non-ASCII characters without accents (NFKD leaves ASCII alone, so
     only these runs need it), case-folded, look-alikes mapped."""
@@ -131,7 +150,7 @@ def _plain(text: str) -> str:
         text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
         # Case folding and the look-alike map are per character and the identity
         # on ASCII but for case: the ASCII runs are only lower-cased.
-        parts = _NOT_ASCII_RUNS.split(text)
+        parts = _ascii_split(text)
         parts[::2] = [part.lower() for part in parts[::2]]
         parts[1::2] = [_folded(part) for part in parts[1::2]]
         text = "".join(parts)
@@ -146,6 +165,26 @@ def _plain(text: str) -> str:
     return text
 
 
+def _ascii_split(text: str) -> list[str]:
+    """`re.split(r"([^\x00-\x7f]+)", text)`: the ASCII parts, and the runs of
+    other characters between them. The runs are found in the text's bytes, where each
+    is a "?" (a regex would test every character)."""
+    marked = text.encode("ascii", "replace")
+    parts: list[str] = []
+    position = 0
+    at = marked.find(b"?")
+    while at >= 0:
+        if text[at] == "?":  # a question mark
+            at = marked.find(b"?", at + 1)
+            continue
+        end = _NOT_ASCII.match(text, at).end()
+        parts += (text[position:at], text[at:end])
+        position = end
+        at = marked.find(b"?", end)
+    parts.append(text[position:])
+    return parts
+
+
 def _words(plain: str) -> str:
     """The plain view with digit-for-letter spellings and separators undone."""
     text = _sub_at(
@@ -158,9 +197,21 @@ def _words(plain: str) -> str:
         _SPACED_LETTERS,
         lambda m: _SPACER.sub("", m.group()),
         text,
-        [hint.start() - 1 for hint in _SPACED_HINT.finditer(text, 1)],
+        _spaced_starts(text),
     )
     return _SEPARATORS.sub("", text)
+
+
+def _spaced_starts(text: str) -> list[int]:
+    """Where _SPACED_LETTERS could match: a letter before a separator, a letter,
+    a separator and a letter."""
+    classes = text.encode("ascii", "replace").translate(_SPACED_CLASSES)
+    starts = []
+    at = classes.find(b"slsl", 1)
+    while at >= 0:
+        starts.append(at - 1)
+        at = classes.find(b"slsl", at + 1)
+    return starts
 
 
 def _mixed_token_starts(text: str) -> list[int]:
@@ -192,16 +243,6 @@ def _sub_at(pattern: re.Pattern[str], replace, text: str, starts: list[int]) -> 
         return text
     pieces.append(text[position:])
     return "".join(pieces)
-
-
-def _class_table(classes: dict[bytes, bytes], other: bytes) -> bytes:
-    """A bytes.translate table mapping each byte of a key to its class's letter,
-    and every other byte to `other`."""
-    table = bytearray(other * 256)
-    for members, letter in classes.items():
-        for member in members:
-            table[member] = letter[0]
-    return bytes(table)
 
 
 # --- Rules -------------------------------------------------------------------------

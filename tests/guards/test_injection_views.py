@@ -51,7 +51,7 @@ def words(plain: str) -> str:
 # Letters, digits and the characters the views treat specially, with some
 # accented, look-alike, full-width, invisible and blank ones.
 _ALPHABET = st.sampled_from(
-    list("abcdeiorstuxyzABCDEI0123457@$ .-_*~|/\\+'\"`\n\t")
+    list("abcdeiorstuxyzABCDEI0123457@$ .-_*~|/\\+'\"`\n\t?")
     + list("éÉàüßİıſаеорсΑΟ’“”‘`ＩＧ\u200b\u00ad\u00a0\u2003\u3000\u2028Ⅸ—ǅ")
 )
 _TEXT = st.lists(_ALPHABET, max_size=60).map("".join)
@@ -86,7 +86,7 @@ def decoded(text: str) -> list[tuple[str, str]]:
     return out
 
 
-_PIECES = list("aZ09+/=_- :\n.fFıſİ") + [
+_PIECES = list("aZ09+/=_- :\n.fFıſİé?") + [
     "deadbeef",
     "QUJD",
     "aWdub3Jl",
