@@ -76,7 +76,9 @@ def _too_long(length: int, max_chars: int) -> TooLong:
     )
 
 
-_ASCII_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f]+")
+# Controls but tab and line feed: deleted from ASCII text's bytes in one C pass
+# (a pattern would test every character).
+_ASCII_CONTROLS = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])
 
 
 def _class_ranges(spans: list[tuple[int, int]]) -> str:
@@ -116,13 +118,14 @@ _INVISIBLE = re.compile("[" + _class_ranges(_INVISIBLE_RANGES) + "]+")
 _INVISIBLE_BMP = re.compile(
     "[" + _class_ranges([r for r in _INVISIBLE_RANGES if r[1] <= 0xFFFF]) + "]+"
 )
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def _without_invisible(text: str) -> str:
     if text.isascii():
-        return _ASCII_CONTROLS.sub("", text)
-    invisible = _INVISIBLE if _ASTRAL.search(text) else _INVISIBLE_BMP
+        return text.encode("ascii").translate(None, _ASCII_CONTROLS).decode("ascii")
+    # UTF-16 takes two units for an astral character: a check in C.
+    astral = len(text.encode("utf-16-le", "surrogatepass")) > 2 * len(text)
+    invisible = _INVISIBLE if astral else _INVISIBLE_BMP
     text = invisible.sub("", text)
     if "\u200c" in text or "\u200d" in text:
         text = _JOINERS.sub(_joiners, text)
