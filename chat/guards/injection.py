@@ -976,6 +976,8 @@ def _near(
     has, per pattern, where its matches could start (None: anywhere)."""
     low = max(0, match.start() - _NEAR)
     high = min(len(view), match.end() + _NEAR)
+    if not all(_any_between(candidates, low, high) for candidates in starts):
+        return None  # a word is missing: no need to find the clause
     before = [m.end() for m in _CLAUSE_END.finditer(view, low, match.start())]
     low = before[-1] if before else low
     after = _CLAUSE_END.search(view, match.end(), high)
@@ -989,6 +991,14 @@ def _near(
             return None
         start, end = min(start, found.start()), max(end, found.end())
     return _Span(start, end)
+
+
+def _any_between(starts: list[int] | None, low: int, high: int) -> bool:
+    """Whether a match could start in [low, high) (None: anywhere)."""
+    if starts is None:
+        return True
+    at = bisect.bisect_left(starts, low)
+    return at < len(starts) and starts[at] < high
 
 
 def _first(

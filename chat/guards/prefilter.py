@@ -389,6 +389,10 @@ class Prefilter:
                     bits[literal_id(literal)] |= requirements[literals]
             return requirements[literals]
 
+        # One _Starts per pattern: rules that look for the same words nearby
+        # share where those words are.
+        shared: dict[re.Pattern[str], _Starts] = {}
+
         def starts(prefixes: frozenset[_Prefix]) -> _Starts:
             spec: dict[int | str, set[tuple[int, bool]]] = {}
             for prefix in prefixes:
@@ -416,7 +420,10 @@ class Prefilter:
             need = 0
             for literals in sets:
                 need |= requirement(literals)
-            members = [None if found is None else starts(found) for found in prefixes]
+            members = [
+                None if found is None else shared.setdefault(pattern, starts(found))
+                for pattern, found in zip(group, prefixes, strict=True)
+            ]
             if members[0] is None and not need:
                 self._always.append(index)
                 continue
@@ -448,7 +455,7 @@ class Prefilter:
         return Candidates(self, text, self._hits(text))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one per pattern
 class _Starts:
     """The literals a pattern's matches start with: per literal id, each branch's
     (requirements, opens a word); and whether a match can start the text."""
@@ -476,7 +483,7 @@ class Candidates(dict):
         # Short literals count as seen: where they are is found when needed.
         self._seen = seen = seen | prefilter._short
         self._word_starts: dict[int | str, list[int]] = {}
-        self._later: dict[tuple[int, int], list[int] | None] = {}
+        self._later: dict[_Starts, list[int]] = {}
         members = prefilter._members
         # Per entry that could match: the literals worth trying, and whether
         # only where a word starts.
@@ -501,19 +508,17 @@ class Candidates(dict):
         """Where matches of the entry's `member`-th pattern could start."""
         if not member:
             return self[index]
-        key = (index, member)
-        if key not in self._later:
-            found = self._prefilter._members[index][member]
-            if found is None:
-                self._later[key] = None
-            else:
-                met, literals = self._met, {}
-                for literal in found.spec.keys() & self._seen:
-                    opens = [o for mask, o in found.spec[literal] if met & mask == mask]
-                    if opens:
-                        literals[literal] = all(opens)
-                self._later[key] = self._positions(literals, found.at_start)
-        return self._later[key]
+        found = self._prefilter._members[index][member]
+        if found is None:
+            return None
+        if found not in self._later:
+            met, literals = self._met, {}
+            for literal in found.spec.keys() & self._seen:
+                opens = [o for mask, o in found.spec[literal] if met & mask == mask]
+                if opens:
+                    literals[literal] = all(opens)
+            self._later[found] = self._positions(literals, found.at_start)
+        return self._later[found]
 
     def _positions(self, literals: dict[int | str, bool], at_start: bool) -> list[int]:
         """Where the literals start (only where a word starts, for those marked
