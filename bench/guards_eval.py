@@ -374,6 +374,7 @@ def eval_cost() -> dict:
     prompts = [" ".join(rng.sample(ordinary, 40))[:2000] for _ in range(300)]
     docs_p50, docs_p99 = _input_guard(docs)
     prompts_p50, prompts_p99 = _input_guard(prompts)
+    reference = _reference(docs)
     return {
         "chunks": len(chunks),
         "output_filter_added_us_per_chunk": round(added, 2),
@@ -387,6 +388,10 @@ def eval_cost() -> dict:
         "input_guard_prompts_ms_p50": prompts_p50,
         "input_guard_prompts_ms_p99": prompts_p99,
         "input_message_chars": 2000,
+        # The machine's pace: the same messages through a fixed Python-and-regex
+        # workload, so a run elsewhere can be compared by the ratio.
+        "reference_ms_per_message": reference,
+        "input_guard_p99_over_reference": round(docs_p99 / reference, 2),
     }
 
 
@@ -403,6 +408,19 @@ def _input_guard(messages: list[str]) -> tuple[float, float]:
         round(statistics.median(timings), 3),
         round(timings[int(len(timings) * 0.99) - 1], 3),
     )
+
+
+def _reference(messages: list[str]) -> float:
+    """Median CPU ms per message of a fixed workload of the kind the guard does
+    (a regex with a Python callback per word, a translate, a sort)."""
+    words = re.compile(r"\w+")
+    timings = []
+    for message in messages * 3:
+        started = time.thread_time()
+        text = words.sub(lambda m: m.group()[::-1], message)
+        sorted(text.lower().translate({ord("a"): "b"}).split())
+        timings.append((time.thread_time() - started) * 1e3)
+    return round(statistics.median(timings), 3)
 
 
 def eval_corpus() -> dict:

@@ -14,7 +14,9 @@ only how many patterns are tried.
 A pattern is tried only when every one of its requirements occurred (a match of
 "ignore the previous instructions" holds "ignore", "previous" and
 "instructions"), not just one, so a rule that starts with a common word ("you",
-"the") is not tried on every text that has it.
+"the") is not tried on every text that has it. Literals of two ASCII characters
+("ne" of "ne tenez pas") are in nearly every text: the automaton leaves them
+out, and they are looked for only when the branch they start could match.
 """
 
 from __future__ import annotations
@@ -487,15 +489,16 @@ class Candidates(dict):
         members = prefilter._members
         # Per entry that could match: the literals worth trying, and whether
         # only where a word starts.
-        chosen: dict[int, dict[int, bool]] = {}
+        chosen: dict[int, dict[int | str, bool]] = {}
         for index, need in prefilter._entries:
             if met & need == need:
                 if members[index][0] is None:
                     self[index] = None
                 else:
                     chosen[index] = {}
-        for literal in seen:
-            for index, mask, opens in prefilter._firsts.get(literal, ()):
+        firsts = prefilter._firsts
+        for literal in seen & firsts.keys():
+            for index, mask, opens in firsts[literal]:
                 literals = chosen.get(index)
                 if literals is not None and met & mask == mask:
                     literals[literal] = literals.get(literal, True) and opens
