@@ -79,7 +79,9 @@ async def test_socket_on_other_dyno_joins_and_sees_the_reply_once(
     assert first["text"] + rest_a == expected
     assert text_b == expected
     seqs = [d["seq"] for d in deltas_b]
-    assert seqs == sorted(set(seqs)) and seqs[-1] == len(words)
+    # A delta per word, or more when the output filter's timer released a held
+    # tail on its own.
+    assert seqs == sorted(set(seqs)) and seqs[-1] >= len(words)
     assert end_a["status"] == end_b["status"] == "complete"
     assert end_a["content"] == end_b["content"] == expected
     assert seen + resumed == expected and end_again["status"] == "complete"

@@ -188,9 +188,11 @@ async def test_events_mirror_websocket_frames_with_seq_as_id(user, fake_openai, 
     assert start.data["user_message"] and start.data["conversation"]
     deltas = [e for e in events if e.name == "delta"]
     assert all(e.id == str(e.data["seq"]) for e in deltas)
+    # One delta per token, unless the output filter held a token's tail and its
+    # timer released it on its own (a busy machine): numbered 1, 2, 3... either way.
     seqs = [e.data["seq"] for e in deltas]
-    assert seqs == sorted(seqs) and seqs[-1] == 3
-    assert end.name == "end" and end.id == "3" and end.data["seq"] == 3
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 3
+    assert end.name == "end" and end.id == str(seqs[-1]) and end.data["seq"] == seqs[-1]
     assert end.data["content"] == text_of(events) == "Hello there"
     reply = await Message.objects.aget(pk=start.data["message"])
     assert reply.status == "complete" and reply.content == "Hello there"
