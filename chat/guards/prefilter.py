@@ -526,14 +526,15 @@ class Candidates(dict):
     def _positions(self, literals: dict[int | str, bool], at_start: bool) -> list[int]:
         """Where the literals start (only where a word starts, for those marked
         so), ascending."""
-        starts = {0} if at_start else set()
-        for literal, opens_word in literals.items():
-            starts.update(
-                self._starts_of_words(literal)
-                if opens_word
-                else self._starts_of(literal)
-            )
-        return sorted(starts)
+        found = [
+            self._starts_of_words(literal) if opens_word else self._starts_of(literal)
+            for literal, opens_word in literals.items()
+        ]
+        if at_start:
+            found.append([0])
+        if len(found) == 1:
+            return found[0]  # one literal's starts: ascending and distinct already
+        return sorted(set().union(*found))
 
     def _starts_of(self, literal: int | str) -> list[int]:
         if literal not in self._at:  # a short literal, not looked for yet
