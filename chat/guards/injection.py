@@ -880,8 +880,8 @@ def _score(text: str, *, depth: int) -> tuple[float, list[str]]:
     best: dict[str, float] = {}
     for rule, position in _POSITIONS:
         found = candidates[rule.view]
-        if position not in found:
-            continue
+        if position not in found or best.get(rule.name, 0.0) >= rule.weight:
+            continue  # cannot match, or cannot add to its name's weight
         weight = _rule_weight(rule, views[rule.view], quoted, found, position)
         if weight > best.get(rule.name, 0.0):
             best[rule.name] = weight

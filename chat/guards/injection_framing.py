@@ -1589,13 +1589,15 @@ WHAT_IS_IN = {
 
 # "I am your developer / creator / administrator": a claim of authority
 AUTHORITY = {
+    # "am your developer", not "i am…": a one-letter first word gives the
+    # prefilter nothing to anchor on, so the whole table would be searched.
     "en": [
-        "i am your developer",
+        "am your developer",
         "i'm your developer",
-        "i am your creator",
+        "am your creator",
         "i'm your creator",
-        "i am your administrator",
-        "i am your admin",
+        "am your administrator",
+        "am your admin",
     ],
     "es": [
         "soy tu desarrollador",
