@@ -372,8 +372,12 @@ def eval_cost() -> dict:
     # people type, rather than docs that discuss injection phrases.
     ordinary = [r["text"] for r in corpus_build.load() if r["label"] == "ordinary"]
     prompts = [" ".join(rng.sample(ordinary, 40))[:2000] for _ in range(300)]
+    # And of attacks, a dozen at a time: many rules fire, so the dearest case.
+    attack = [r["text"] for r in corpus_build.load() if r["label"] == "attack"]
+    attacks = [" ".join(rng.sample(attack, 12))[:2000] for _ in range(300)]
     docs_p50, docs_p99 = _input_guard(docs)
     prompts_p50, prompts_p99 = _input_guard(prompts)
+    attacks_p50, attacks_p99 = _input_guard(attacks)
     reference = _reference(docs)
     return {
         "chunks": len(chunks),
@@ -387,6 +391,8 @@ def eval_cost() -> dict:
         "input_guard_ms_p99": docs_p99,
         "input_guard_prompts_ms_p50": prompts_p50,
         "input_guard_prompts_ms_p99": prompts_p99,
+        "input_guard_attacks_ms_p50": attacks_p50,
+        "input_guard_attacks_ms_p99": attacks_p99,
         "input_message_chars": 2000,
         # The machine's pace: the same messages through a fixed Python-and-regex
         # workload, so a run elsewhere can be compared by the ratio.
