@@ -922,13 +922,13 @@ def _rule_weight(
     matches = finditer(rule.pattern, view, found[position])
     if rule.then is not None:
         first = next(matches, None)
-        found = first is not None and rule.then.search(view, first.end())
-        return rule.weight if found else 0.0
+        closed = first is not None and rule.then.search(view, first.end())
+        return rule.weight if closed else 0.0
+    near = None  # where the words it needs could be, once a match needs them
     for match in matches:
         if rule.near:
-            near = [
-                found.starts(position, member + 1) for member in range(len(rule.near))
-            ]
+            if near is None:
+                near = [found.starts(position, m + 1) for m in range(len(rule.near))]
             span = _near(rule.near, near, view, match)
             if span is None:
                 continue

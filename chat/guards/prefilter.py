@@ -422,8 +422,11 @@ class Prefilter:
             need = 0
             for literals in sets:
                 need |= requirement(literals)
+            for pattern, found in zip(group, prefixes, strict=True):
+                if found is not None and pattern not in shared:
+                    shared[pattern] = starts(found)
             members = [
-                None if found is None else shared.setdefault(pattern, starts(found))
+                None if found is None else shared[pattern]
                 for pattern, found in zip(group, prefixes, strict=True)
             ]
             if members[0] is None and not need:
