@@ -814,6 +814,7 @@ _RULES = (
 )
 
 
+_VIEWS = ("raw", "plain", "words", "squashed")
 # Per view, a prefilter over its rules' patterns (with the patterns a rule also
 # needs: its closing marker, its words nearby); each rule with its position there.
 _PREFILTERS = {
@@ -824,11 +825,14 @@ _PREFILTERS = {
             if rule.view == view
         ]
     )
-    for view in ("raw", "plain", "words", "squashed")
+    for view in _VIEWS
 }
-_POSITIONS = [
-    (rule, [r for r in _RULES if r.view == rule.view].index(rule)) for rule in _RULES
-]
+# The order rules are tried in: by view, cheapest to make first, and within a
+# view strongest first, so an attack is usually settled by its first matches.
+_POSITIONS = sorted(
+    ((rule, [r for r in _RULES if r.view == rule.view].index(rule)) for rule in _RULES),
+    key=lambda item: (_VIEWS.index(item[0].view), -item[0].weight),
+)
 
 # Every branch opens with its quotation mark (the last one's look-behind comes
 # after it), so the engine only stops at quotation marks.
@@ -859,43 +863,74 @@ _ROT13_FOLDS = ("\u017f", "\u0130", "\u0131")
 
 
 def screen(text: str, *, threshold: float = THRESHOLD) -> Screening:
-    """Score a message against the known injection shapes."""
-    score, reasons = _score(text, depth=0)
-    score = round(float(score), 2)
+    """Score a message against the known injection shapes. Scoring stops once
+    the score reaches the threshold, so the reasons name the rules that made the
+    verdict certain, not every rule the message would trip."""
+    score, reasons = _score(text, threshold=threshold, depth=0)
     return Screening(flagged=score >= threshold, score=score, reasons=reasons)
 
 
-def _score(text: str, *, depth: int) -> tuple[float, list[str]]:
-    plain = _plain(text)
-    words = _words(plain)
-    views = {
-        "raw": unicodedata.normalize("NFKC", text),
-        "plain": plain,
-        "words": words,
-        "squashed": _letters(words),
-    }
+def _score(text: str, *, threshold: float, depth: int) -> tuple[float, list[str]]:
+    views = _Views(text)
     quoted = _Quoted(views)
-    candidates = {view: _PREFILTERS[view].scan(views[view]) for view in views}
+    scans = _Scans(views)
     # Variants of one rule (same name) count once, at their strongest.
     best: dict[str, float] = {}
+    score = 0.0
     for rule, position in _POSITIONS:
-        found = candidates[rule.view]
-        if position not in found or best.get(rule.name, 0.0) >= rule.weight:
-            continue  # cannot match, or cannot add to its name's weight
+        if best.get(rule.name, 0.0) >= rule.weight:
+            continue  # cannot add to its name's weight
+        found = scans[rule.view]
+        if position not in found:
+            continue  # cannot match
         weight = _rule_weight(rule, views[rule.view], quoted, found, position)
         if weight > best.get(rule.name, 0.0):
             best[rule.name] = weight
-    score = sum(best.values())
+            score = round(sum(best.values()), 2)
+            if score >= threshold:
+                return score, list(best)
     reasons = list(best)
     if depth < MAX_DEPTH:
         for name, decoded in _decoded_payloads(text):
-            inner, inner_reasons = _score(decoded, depth=depth + 1)
+            inner, inner_reasons = _score(decoded, threshold=THRESHOLD, depth=depth + 1)
             if inner >= THRESHOLD:
-                score += 1.0
                 reasons.append(f"encoded.{name}")
                 reasons += [f"encoded.{name}>{reason}" for reason in inner_reasons]
-                break
+                return round(score + 1.0, 2), reasons
     return score, reasons
+
+
+class _Views(dict):
+    """A text's normalised views, each made when first asked: a verdict reached
+    on the cheaper views never pays for the dearer ones."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def __missing__(self, view: str) -> str:
+        if view == "raw":
+            made = unicodedata.normalize("NFKC", self._text)
+        elif view == "plain":
+            made = _plain(self._text)
+        elif view == "words":
+            made = _words(self["plain"])
+        else:
+            made = _letters(self["words"])
+        self[view] = made
+        return made
+
+
+class _Scans(dict):
+    """Each view's prefilter scan, made when first asked."""
+
+    def __init__(self, views: _Views) -> None:
+        super().__init__()
+        self._views = views
+
+    def __missing__(self, view: str) -> Candidates:
+        self[view] = found = _PREFILTERS[view].scan(self._views[view])
+        return found
 
 
 class _Quoted:

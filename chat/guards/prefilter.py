@@ -22,7 +22,7 @@ out, and they are looked for only when the branch they start could match.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import reduce
 from operator import itemgetter, or_
@@ -469,16 +469,20 @@ class _Starts:
     at_start: bool
 
 
-class Candidates(dict):
+_ABSENT: list[int] = []  # an entry that cannot match (compared by identity)
+_UNASKED = object()
+
+
+class Candidates(Mapping):
     """A scan's answer: the index of each entry worth running, mapped to the
     positions where its first pattern's matches could start (ascending), or to
     None (search it all). `starts(index, member)` gives the same for the entry's
-    other patterns, found when first asked."""
+    other patterns. Positions are found when an entry is first asked about: a
+    caller that stops early (its verdict already certain) pays only for those."""
 
     def __init__(
         self, prefilter: Prefilter, text: str, hits: list[tuple[int, int, int]]
     ) -> None:
-        super().__init__(dict.fromkeys(prefilter._always))
         self._prefilter, self._text = prefilter, text
         seen: set[int | str] = set(map(itemgetter(0), hits))
         self._met = met = reduce(or_, map(prefilter._bits.__getitem__, seen), 0)
@@ -490,25 +494,51 @@ class Candidates(dict):
         self._word_starts: dict[int | str, list[int]] = {}
         self._later: dict[_Starts, list[int]] = {}
         members = prefilter._members
-        # Per entry that could match: the literals worth trying, and whether
-        # only where a word starts.
-        chosen: dict[int, dict[int | str, bool]] = {}
+        # Per entry that could match: None (search it all), or the literals
+        # worth trying, and whether only where a word starts.
+        self._chosen: dict[int, dict[int | str, bool] | None] = dict.fromkeys(
+            prefilter._always
+        )
+        chosen = self._chosen
         for index, need in prefilter._entries:
             if met & need == need:
-                if members[index][0] is None:
-                    self[index] = None
-                else:
-                    chosen[index] = {}
+                chosen[index] = None if members[index][0] is None else {}
         firsts = prefilter._firsts
         for literal in seen & firsts.keys():
             for index, mask, opens in firsts[literal]:
                 literals = chosen.get(index)
                 if literals is not None and met & mask == mask:
                     literals[literal] = literals.get(literal, True) and opens
-        for index, literals in chosen.items():
-            starts = self._positions(literals, members[index][0].at_start)
-            if starts:
-                self[index] = starts
+        self._entries: dict[int, list[int] | None] = {}
+
+    def get(self, index: int, default: object = None) -> object:
+        """The entry's positions (None: search it all), or `default` when it
+        cannot match."""
+        found = self._entries.get(index, _UNASKED)
+        if found is _UNASKED:
+            literals = self._chosen.get(index, _ABSENT)
+            if literals is None or literals is _ABSENT:
+                found = literals
+            else:
+                at_start = self._prefilter._members[index][0].at_start
+                found = self._positions(literals, at_start) or _ABSENT
+            self._entries[index] = found
+        return default if found is _ABSENT else found
+
+    def __getitem__(self, index: int) -> list[int] | None:
+        found = self.get(index, _ABSENT)
+        if found is _ABSENT:
+            raise KeyError(index)
+        return found  # type: ignore[return-value]
+
+    def __contains__(self, index: object) -> bool:
+        return self.get(index, _ABSENT) is not _ABSENT  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[int]:
+        return (index for index in sorted(self._chosen) if index in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
     def starts(self, index: int, member: int) -> list[int] | None:
         """Where matches of the entry's `member`-th pattern could start."""
