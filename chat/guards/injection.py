@@ -276,6 +276,21 @@ def _rule(
     )
 
 
+def _named_dan(*before: str, now: tuple[str, ...] = ()) -> str:
+    """ "<one of before> [<one of now>] DAN": the words in any case, "DAN" in
+    capitals. The match starts at "DAN" and looks back for the words (one
+    look-behind per word, since re needs each of a fixed width), so the
+    prefilter tries it only where "DAN" occurs, not at every position."""
+
+    def ends_here(words: tuple[str, ...], after: str = "") -> str:
+        return "|".join(rf"(?<={after}\b(?i:{re.escape(word)}))" for word in words)
+
+    said = ends_here(before)
+    if now:
+        said += "|" + ends_here(now, after=f"(?:{said}) ")
+    return rf"\bDAN\b(?<=(?:{said}) DAN)"
+
+
 _VERB = (
     r"(?:ignor(?:e|es|ed|ing)|disregard(?:s|ed|ing)?|forg[eo]t(?:s|ten|ting)?"
     r"|skip(?:s|ped|ping)?|bypass(?:es|ed|ing)?|overrid(?:e|es|ing)|overrule"
@@ -470,8 +485,28 @@ _RULES: tuple[_Rule, ...] = (
     _rule(
         "jailbreak.dan",
         1.0,
-        r"\b(?i:act as|you are|you're|pretend to be|become|called|named|play|as"
-        r"|enable|activate|now) DAN\b|\bDAN (?i:mode)\b",
+        _named_dan(
+            "act as",
+            "you are",
+            "you're",
+            "pretend to be",
+            "become",
+            "called",
+            "named",
+            "play",
+            "as",
+            "enable",
+            "activate",
+            "now",
+        ),  # fmt: skip
+        view="raw",
+    ),
+    _rule("jailbreak.dan", 1.0, r"\bDAN (?i:mode)\b", view="raw"),
+    # "Du bist jetzt DAN".
+    _rule(
+        "jailbreak.dan",
+        1.0,
+        _named_dan(*injection_framing.DAN_SUBJECTS, now=injection_framing.DAN_NOW),
         view="raw",
     ),
     _rule("jailbreak.dan", 0.5, r"\bDAN\b", view="raw"),

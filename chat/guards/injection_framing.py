@@ -2065,18 +2065,20 @@ NEAR_RULES = (
     ("extraction.system_prompt", 1.0, _L.SYSTEM_PROMPT, WHAT_IS_IN),
 )
 
+# "Du bist jetzt DAN": who the model is told it is, and the optional "now".
+DAN_SUBJECTS = (
+    "du bist", "tu es", "eres", "sei", "você é", "jesteś", "sen", "ты", "ти",
+    "jij bent", "je bent",
+)  # fmt: skip
+DAN_NOW = (
+    "jetzt", "maintenant", "désormais", "ahora", "ora", "agora", "teraz", "artık",
+    "теперь", "тепер", "nu",
+)  # fmt: skip
+
 _GRANDMOTHER = r"(?:grand(?:ma|mother|mom)|granny|nana)"
 # English forms the clause rules cannot see: those vetoed there by "my" ("my
 # previous instructions" is a correction, but "my late grandmother" is not).
 RULES_EN = (
-    (
-        "jailbreak.dan",
-        1.0,
-        r"\b(?i:du bist|tu es|eres|sei|você é|jesteś|sen|ты|ти|jij bent|je bent)"
-        r"(?: (?i:jetzt|maintenant|désormais|ahora|ora|agora|teraz|artık|теперь|тепер"
-        r"|nu))? DAN\b",
-        "raw",
-    ),
     (
         "encoded.decode_and_follow",
         0.6,
