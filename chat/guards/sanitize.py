@@ -60,7 +60,10 @@ def clean_user_text(text: str, *, max_chars: int) -> str:
     if any(char in text for char in _LINE_BREAKS):  # rare: skip the regex scan
         text = _NEWLINES.sub("\n", text)
     text = _without_invisible(text)
-    text = "".join(_clean_segments(text))
+    # Most messages hold no markup and no run of blank lines: nothing to change
+    # outside code either, so no need to find where the code is.
+    if ("<" in text and _MARKUP.search(text)) or _BLANK_LINES.search(text):
+        text = "".join(_clean_segments(text))
     # Last, as removing a tag can bring a letter and a combining mark together.
     text = unicodedata.normalize("NFC", text).strip()
     if not text:
