@@ -916,9 +916,10 @@ def _score(text: str, *, threshold: float, depth: int) -> tuple[float, list[str]
         if best.get(rule.name, 0.0) >= rule.weight:
             continue  # cannot add to its name's weight
         found = scans[rule.view]
-        if position not in found:
-            continue  # cannot match
-        weight = _rule_weight(rule, views[rule.view], quoted, found, position)
+        starts = found.get(position, _CANNOT_MATCH)
+        if starts is _CANNOT_MATCH:
+            continue
+        weight = _rule_weight(rule, views[rule.view], quoted, found, position, starts)
         if weight > best.get(rule.name, 0.0):
             best[rule.name] = weight
             score = round(sum(best.values()), 2)
@@ -933,6 +934,9 @@ def _score(text: str, *, threshold: float, depth: int) -> tuple[float, list[str]
                 reasons += [f"encoded.{name}>{reason}" for reason in inner_reasons]
                 return round(score + 1.0, 2), reasons
     return score, reasons
+
+
+_CANNOT_MATCH = object()
 
 
 class _Views(dict):
@@ -986,10 +990,15 @@ class _Quoted:
 
 
 def _rule_weight(
-    rule: _Rule, view: str, quoted: _Quoted, found: Candidates, position: int
+    rule: _Rule,
+    view: str,
+    quoted: _Quoted,
+    found: Candidates,
+    position: int,
+    starts: list[int] | None,
 ) -> float:
     weight = 0.0
-    matches = finditer(rule.pattern, view, found[position])
+    matches = finditer(rule.pattern, view, starts)
     if rule.then is not None:
         first = next(matches, None)
         closed = first is not None and rule.then.search(view, first.end())
