@@ -1119,9 +1119,8 @@ def _squashed(
 
 def _letters(words: str) -> str:
     """The letters-only view of _squashed, without its quoted spans."""
-    if not words.isascii():
-        words = _NOT_ASCII.sub("", words)
-    return words.encode("ascii").translate(None, _NOT_LETTER_BYTES).decode("ascii")
+    ascii = words.encode("ascii", "ignore")  # what is not ASCII is not a letter here
+    return ascii.translate(None, _NOT_LETTER_BYTES).decode("ascii")
 
 
 def _quoted_spans(view: str) -> list[tuple[int, int]]:
