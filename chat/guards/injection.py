@@ -891,9 +891,11 @@ _BASE64_RUN = b"a" * _BASE64_MIN
 _HEX_CLASSES = _class_table({b"0123456789abcdefABCDEF": b"h", b" :": b"s"}, b"x")
 _HEX = re.compile(rb"hhs?(?:hhs?){15,}")
 _ROT13_HINT = re.compile(r"rot ?-? ?13|caesar|decode|decipher|decrypt|cipher", re.I)
-# Lower-cased, every match of _ROT13_HINT holds one of these, unless it uses one
-# of the non-ASCII letters that re.IGNORECASE also takes for "s" or "i".
+# Lower-cased, every match of _ROT13_HINT holds one of these or _ROT13_NUMBER,
+# unless it uses one of the non-ASCII letters that re.IGNORECASE also takes for
+# "s" or "i".
 _ROT13_WORDS = ("cipher", "decode", "decrypt", "caesar")
+_ROT13_NUMBER = re.compile(r"rot ?-? ?13")
 _ROT13_FOLDS = ("\u017f", "\u0130", "\u0131")
 
 
@@ -1161,16 +1163,14 @@ def _base64_blobs(text: str, ascii: bytes) -> Iterator[str]:
 
 
 def _rot13_hinted(text: str) -> bool:
+    """Whether _ROT13_HINT matches, mostly without it: re.IGNORECASE on text that
+    is not ASCII is slow, and lower-casing compares the same letters."""
     lowered = text.lower()
     if any(word in lowered for word in _ROT13_WORDS):
-        if text.isascii():
-            return True  # lower-cased ASCII is what re.IGNORECASE compares
-    elif not (
-        ("rot" in lowered and "13" in lowered)
-        or any(char in text for char in _ROT13_FOLDS)
-    ):
-        return False
-    return _ROT13_HINT.search(text) is not None
+        return True
+    if any(char in text for char in _ROT13_FOLDS):
+        return _ROT13_HINT.search(text) is not None
+    return "13" in lowered and _ROT13_NUMBER.search(lowered) is not None
 
 
 def _from_hex(blob: str) -> str | None:

@@ -91,7 +91,14 @@ _PIECES = list("aZ09+/=_- :\n.fFıſİé?") + [
     "QUJD",
     "aWdub3Jl",
     "rot13",
+    "ROT",
+    "13",
+    "Rot - 13",
     "CIPHER",
+    "dEcOdE",
+    "caeſar",
+    "DECİPHER",
+    "ünicode",
 ]
 
 
