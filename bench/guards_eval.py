@@ -375,10 +375,9 @@ def eval_cost() -> dict:
     # And of attacks, a dozen at a time: many rules fire, so the dearest case.
     attack = [r["text"] for r in corpus_build.load() if r["label"] == "attack"]
     attacks = [" ".join(rng.sample(attack, 12))[:2000] for _ in range(300)]
-    docs_p50, docs_p99 = _input_guard(docs)
-    prompts_p50, prompts_p99 = _input_guard(prompts)
-    attacks_p50, attacks_p99 = _input_guard(attacks)
-    reference = _reference(docs)
+    docs_p50, docs_p99, reference = _input_guard(docs)
+    prompts_p50, prompts_p99, _ = _input_guard(prompts)
+    attacks_p50, attacks_p99, attacks_reference = _input_guard(attacks)
     return {
         "chunks": len(chunks),
         "output_filter_added_us_per_chunk": round(added, 2),
@@ -398,35 +397,46 @@ def eval_cost() -> dict:
         # workload, so a run elsewhere can be compared by the ratio.
         "reference_ms_per_message": reference,
         "input_guard_p99_over_reference": round(docs_p99 / reference, 2),
+        "input_guard_attacks_p99_over_reference": round(
+            attacks_p99 / attacks_reference, 2
+        ),
     }
 
 
-def _input_guard(messages: list[str]) -> tuple[float, float]:
-    """p50 and p99 of sanitise + screen, in ms of this thread's CPU time: on the
-    shared machine, wall time mostly measures the neighbours."""
-    timings = []
-    for message in messages * 3:
-        started = time.thread_time()
-        screen(clean_user_text(message, max_chars=8000))
-        timings.append((time.thread_time() - started) * 1e3)
+def _input_guard(messages: list[str]) -> tuple[float, float, float]:
+    """p50 and p99 over the messages of sanitise + screen, and the median of the
+    reference workload over the same messages, in ms of this thread's CPU time.
+    Each message's best of five runs, the reference's taken between them: on the
+    shared machine even CPU time takes the neighbours' interrupts, and the
+    machine's pace drifts within a run."""
+    timings, reference = [], []
+    for message in messages:
+        best = best_reference = float("inf")
+        for _ in range(5):
+            started = time.thread_time()
+            screen(clean_user_text(message, max_chars=8000))
+            best = min(best, time.thread_time() - started)
+            started = time.thread_time()
+            _reference_work(message)
+            best_reference = min(best_reference, time.thread_time() - started)
+        timings.append(best * 1e3)
+        reference.append(best_reference * 1e3)
     timings.sort()
     return (
         round(statistics.median(timings), 3),
         round(timings[int(len(timings) * 0.99) - 1], 3),
+        round(statistics.median(reference), 3),
     )
 
 
-def _reference(messages: list[str]) -> float:
-    """Median CPU ms per message of a fixed workload of the kind the guard does
-    (a regex with a Python callback per word, a translate, a sort)."""
-    words = re.compile(r"\w+")
-    timings = []
-    for message in messages * 3:
-        started = time.thread_time()
-        text = words.sub(lambda m: m.group()[::-1], message)
-        sorted(text.lower().translate({ord("a"): "b"}).split())
-        timings.append((time.thread_time() - started) * 1e3)
-    return round(statistics.median(timings), 3)
+_WORD = re.compile(r"\w+")
+
+
+def _reference_work(message: str) -> None:
+    """A fixed workload of the kind the guard does (a regex with a Python
+    callback per word, a translate, a sort): the machine's pace."""
+    text = _WORD.sub(lambda m: m.group()[::-1], message)
+    sorted(text.lower().translate({ord("a"): "b"}).split())
 
 
 def eval_corpus() -> dict:
