@@ -498,7 +498,7 @@ _RULES: tuple[_Rule, ...] = (
             "enable",
             "activate",
             "now",
-        ),  # fmt: skip
+        ),
         view="raw",
     ),
     _rule("jailbreak.dan", 1.0, r"\bDAN (?i:mode)\b", view="raw"),
