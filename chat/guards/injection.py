@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import codecs
 import functools
 import itertools
 import re
@@ -903,12 +902,11 @@ def screen(text: str, *, threshold: float = THRESHOLD) -> Screening:
     """Score a message against the known injection shapes. Scoring stops once
     the score reaches the threshold, so the reasons name the rules that made the
     verdict certain, not every rule the message would trip."""
-    score, reasons = _score(text, threshold=threshold, depth=0)
+    score, reasons = _score(_Views(text), threshold=threshold, depth=0)
     return Screening(flagged=score >= threshold, score=score, reasons=reasons)
 
 
-def _score(text: str, *, threshold: float, depth: int) -> tuple[float, list[str]]:
-    views = _Views(text)
+def _score(views: _Views, *, threshold: float, depth: int) -> tuple[float, list[str]]:
     quoted = _Quoted(views)
     scans = _Scans(views)
     # Variants of one rule (same name) count once, at their strongest.
@@ -929,8 +927,11 @@ def _score(text: str, *, threshold: float, depth: int) -> tuple[float, list[str]
                 return score, list(best)
     reasons = list(best)
     if depth < MAX_DEPTH:
-        for name, decoded in _decoded_payloads(text):
-            inner, inner_reasons = _score(decoded, threshold=THRESHOLD, depth=depth + 1)
+        for name, decoded in _decoded_payloads(views.text):
+            inner_views = _Views(decoded, rotated=views if name == "rot13" else None)
+            inner, inner_reasons = _score(
+                inner_views, threshold=THRESHOLD, depth=depth + 1
+            )
             if inner >= THRESHOLD:
                 reasons.append(f"encoded.{name}")
                 reasons += [f"encoded.{name}>{reason}" for reason in inner_reasons]
@@ -943,17 +944,23 @@ _CANNOT_MATCH = object()
 
 class _Views(dict):
     """A text's normalised views, each made when first asked: a verdict reached
-    on the cheaper views never pays for the dearer ones."""
+    on the cheaper views never pays for the dearer ones. The views of a text's
+    rot13 are those of the text, rotated: the views change letters only into
+    letters, so on ASCII letters the two orders agree, and rotating last also
+    reads a rot13 payload spelt with look-alikes or digits."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, rotated: _Views | None = None) -> None:
         super().__init__()
-        self._text = text
+        self.text = text
+        self._rotated = rotated
 
     def __missing__(self, view: str) -> str:
-        if view == "raw":
-            made = unicodedata.normalize("NFKC", self._text)
+        if self._rotated is not None:
+            made = _rot13(self._rotated[view])
+        elif view == "raw":
+            made = unicodedata.normalize("NFKC", self.text)
         elif view == "plain":
-            made = _plain(self._text)
+            made = _plain(self.text)
         elif view == "words":
             made = _words(self["plain"])
         else:
@@ -1147,7 +1154,7 @@ def _decoded_payloads(text: str) -> Iterator[tuple[str, str]]:
         if decoded:
             yield encoding, decoded
     if _rot13_hinted(text):
-        yield "rot13", codecs.encode(text, "rot13")
+        yield "rot13", _rot13(text)
 
 
 def _base64_blobs(text: str, ascii: bytes) -> Iterator[str]:
@@ -1160,6 +1167,23 @@ def _base64_blobs(text: str, ascii: bytes) -> Iterator[str]:
         blob = _BASE64.match(text, at)
         yield blob.group()
         at = classes.find(_BASE64_RUN, blob.end())
+
+
+_ROT13 = bytes.maketrans(
+    string.ascii_letters.encode(),
+    (string.ascii_lowercase[13:] + string.ascii_lowercase[:13]).encode()
+    + (string.ascii_uppercase[13:] + string.ascii_uppercase[:13]).encode(),
+)
+
+
+def _rot13(text: str) -> str:
+    """codecs.encode(text, "rot13") in C: in UTF-8 only ASCII letters are bytes
+    below 0x80 that it changes."""
+    return (
+        text.encode("utf-8", "surrogatepass")
+        .translate(_ROT13)
+        .decode("utf-8", "surrogatepass")
+    )
 
 
 def _rot13_hinted(text: str) -> bool:

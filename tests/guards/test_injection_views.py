@@ -106,3 +106,26 @@ _PIECES = list("aZ09+/=_- :\n.fFıſİé?") + [
 @given(st.lists(st.sampled_from(_PIECES), max_size=80).map("".join))
 def test_encoded_payloads_are_found_as_by_their_definitions(text):
     assert list(injection._decoded_payloads(text)) == decoded(text)
+
+
+# ASCII without the digits and signs read as letters: rot13 before or after
+# making the views gives the same views.
+_ROTATABLE = st.lists(
+    st.sampled_from(list("abcdeimnoqrvzABNOZ .-_*~|/\\+'\"`\n\t?!,")), max_size=60
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_ROTATABLE)
+def test_the_views_of_a_rot13_are_its_rotated_views(text):
+    rotated = codecs.encode(text, "rot13")
+    made = injection._Views(rotated)
+    derived = injection._Views(rotated, rotated=injection._Views(text))
+    for view in injection._VIEWS:
+        assert derived[view] == made[view]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40) | _TEXT)
+def test_rot13_is_the_codecs(text):
+    assert injection._rot13(text) == codecs.encode(text, "rot13")
