@@ -916,6 +916,8 @@ def _score(views: _Views, *, threshold: float, depth: int) -> tuple[float, list[
         if best.get(rule.name, 0.0) >= rule.weight:
             continue  # cannot add to its name's weight
         found = scans[rule.view]
+        if position not in found.possible:
+            continue  # a literal it needs is absent
         starts = found.get(position, _CANNOT_MATCH)
         if starts is _CANNOT_MATCH:
             continue

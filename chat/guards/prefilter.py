@@ -362,9 +362,6 @@ class Prefilter:
         # with the requirements of the branches it starts and whether they open
         # a word), and whether they can start the text; None when unknown.
         self._members: dict[int, list[_Starts | None]] = {}
-        # Per literal: the (entry, requirements, opens a word) it starts a first
-        # pattern of.
-        self._firsts: dict[int | str, list[tuple[int, int, bool]]] = {}
         # Short ASCII literals ("he", "in") occur in any text: they are looked
         # for only when a branch they start could match (its rarer words
         # occurred), not by the automaton.
@@ -434,12 +431,6 @@ class Prefilter:
                 continue
             self._entries.append((index, need))
             self._members[index] = members
-            if members[0] is not None:
-                for literal, variants in members[0].spec.items():
-                    for mask, opens in variants:
-                        self._firsts.setdefault(literal, []).append(
-                            (index, mask, opens)
-                        )
         self._bits = bits
         # A DFA over the literals' bytes: one pass, whatever the script.
         self._automaton = (
@@ -477,8 +468,10 @@ class Candidates(Mapping):
     """A scan's answer: the index of each entry worth running, mapped to the
     positions where its first pattern's matches could start (ascending), or to
     None (search it all). `starts(index, member)` gives the same for the entry's
-    other patterns. Positions are found when an entry is first asked about: a
-    caller that stops early (its verdict already certain) pays only for those."""
+    other patterns. `possible` holds the entries whose needed literals all
+    occur, a superset of the keys known without finding a position. Positions
+    are found when an entry is first asked about: a caller that stops early (its
+    verdict already certain) pays only for those."""
 
     def __init__(
         self, prefilter: Prefilter, text: str, hits: list[tuple[int, int, int]]
@@ -490,25 +483,13 @@ class Candidates(Mapping):
         for literal, start, _ in hits:
             self._at.setdefault(literal, []).append(start)
         # Short literals count as seen: where they are is found when needed.
-        self._seen = seen = seen | prefilter._short
+        self._seen = seen | prefilter._short
         self._word_starts: dict[int | str, list[int]] = {}
-        self._later: dict[_Starts, list[int]] = {}
-        members = prefilter._members
-        # Per entry that could match: None (search it all), or the literals
-        # worth trying, and whether only where a word starts.
-        self._chosen: dict[int, dict[int | str, bool] | None] = dict.fromkeys(
-            prefilter._always
+        self._later: dict[_Starts, list[int] | None] = {}
+        self.possible: set[int] = set(prefilter._always)
+        self.possible.update(
+            index for index, need in prefilter._entries if met & need == need
         )
-        chosen = self._chosen
-        for index, need in prefilter._entries:
-            if met & need == need:
-                chosen[index] = None if members[index][0] is None else {}
-        firsts = prefilter._firsts
-        for literal in seen & firsts.keys():
-            for index, mask, opens in firsts[literal]:
-                literals = chosen.get(index)
-                if literals is not None and met & mask == mask:
-                    literals[literal] = literals.get(literal, True) and opens
         self._entries: dict[int, list[int] | None] = {}
 
     def get(self, index: int, default: object = None) -> object:
@@ -516,12 +497,15 @@ class Candidates(Mapping):
         cannot match."""
         found = self._entries.get(index, _UNASKED)
         if found is _UNASKED:
-            literals = self._chosen.get(index, _ABSENT)
-            if literals is None or literals is _ABSENT:
-                found = literals
+            members = self._prefilter._members.get(index)  # none: always run
+            if index not in self.possible:
+                found = _ABSENT
+            elif members is not None:
+                found = self._where(members[0])
+                if found is not None and not found:
+                    found = _ABSENT
             else:
-                at_start = self._prefilter._members[index][0].at_start
-                found = self._positions(literals, at_start) or _ABSENT
+                found = None
             self._entries[index] = found
         return default if found is _ABSENT else found
 
@@ -535,7 +519,7 @@ class Candidates(Mapping):
         return self.get(index, _ABSENT) is not _ABSENT  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[int]:
-        return (index for index in sorted(self._chosen) if index in self)
+        return (index for index in sorted(self.possible) if index in self)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -545,16 +529,21 @@ class Candidates(Mapping):
         if not member:
             return self[index]
         found = self._prefilter._members[index][member]
+        if found not in self._later:
+            self._later[found] = self._where(found)
+        return self._later[found]
+
+    def _where(self, found: _Starts | None) -> list[int] | None:
+        """Where a pattern's matches could start, from the branches whose
+        literals and requirements were met (None: anywhere; empty: nowhere)."""
         if found is None:
             return None
-        if found not in self._later:
-            met, literals = self._met, {}
-            for literal in found.spec.keys() & self._seen:
-                opens = [o for mask, o in found.spec[literal] if met & mask == mask]
-                if opens:
-                    literals[literal] = all(opens)
-            self._later[found] = self._positions(literals, found.at_start)
-        return self._later[found]
+        met, literals = self._met, {}
+        for literal in found.spec.keys() & self._seen:
+            opens = [o for mask, o in found.spec[literal] if met & mask == mask]
+            if opens:
+                literals[literal] = all(opens)
+        return self._positions(literals, found.at_start)
 
     def _positions(self, literals: dict[int | str, bool], at_start: bool) -> list[int]:
         """Where the literals start (only where a word starts, for those marked
