@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import reduce
+from itertools import chain
 from operator import itemgetter, or_
 from re import _constants as sre  # the parser's own opcodes
 from re import _parser as sre_parse
@@ -534,29 +535,29 @@ class Candidates(Mapping):
         return self._later[found]
 
     def _where(self, found: _Starts | None) -> list[int] | None:
-        """Where a pattern's matches could start, from the branches whose
-        literals and requirements were met (None: anywhere; empty: nowhere)."""
+        """Where a pattern's matches could start (ascending), from the branches
+        whose literals and requirements were met: only where a word starts for
+        a literal whose every such branch opens a word (None: anywhere; empty:
+        nowhere)."""
         if found is None:
             return None
-        met, literals = self._met, {}
-        for literal in found.spec.keys() & self._seen:
-            opens = [o for mask, o in found.spec[literal] if met & mask == mask]
-            if opens:
-                literals[literal] = all(opens)
-        return self._positions(literals, found.at_start)
-
-    def _positions(self, literals: dict[int | str, bool], at_start: bool) -> list[int]:
-        """Where the literals start (only where a word starts, for those marked
-        so), ascending."""
-        found = [
-            self._starts_of_words(literal) if opens_word else self._starts_of(literal)
-            for literal, opens_word in literals.items()
-        ]
-        if at_start:
-            found.append([0])
-        if len(found) == 1:
-            return found[0]  # one literal's starts: ascending and distinct already
-        return sorted(set().union(*found))
+        met, spec = self._met, found.spec
+        lists = [[0]] if found.at_start else []
+        for literal in spec.keys() & self._seen:
+            opens = None
+            for mask, opens_word in spec[literal]:
+                if met & mask == mask:
+                    opens = opens_word and opens is not False
+            if opens is not None:
+                lists.append(
+                    self._starts_of_words(literal)
+                    if opens
+                    else self._starts_of(literal)
+                )
+        if len(lists) == 1:
+            return lists[0]  # one literal's starts: ascending and distinct already
+        # Ascending runs merged by the sort; a start repeated is tried once more.
+        return sorted(chain.from_iterable(lists))
 
     def _starts_of(self, literal: int | str) -> list[int]:
         if literal not in self._at:  # a short literal, not looked for yet
