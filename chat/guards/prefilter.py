@@ -363,6 +363,9 @@ class Prefilter:
         # with the requirements of the branches it starts and whether they open
         # a word), and whether they can start the text; None when unknown.
         self._members: dict[int, list[_Starts | None]] = {}
+        # Per literal: the (entry, requirements, opens a word) it starts a first
+        # pattern of.
+        self._firsts: dict[int | str, list[tuple[int, int, bool]]] = {}
         # Short ASCII literals ("he", "in") occur in any text: they are looked
         # for only when a branch they start could match (its rarer words
         # occurred), not by the automaton.
@@ -432,6 +435,12 @@ class Prefilter:
                 continue
             self._entries.append((index, need))
             self._members[index] = members
+            if members[0] is not None:
+                for literal, variants in members[0].spec.items():
+                    for mask, opens in variants:
+                        self._firsts.setdefault(literal, []).append(
+                            (index, mask, opens)
+                        )
         self._bits = bits
         # A DFA over the literals' bytes: one pass, whatever the script.
         self._automaton = (
@@ -484,13 +493,26 @@ class Candidates(Mapping):
         for literal, start, _ in hits:
             self._at.setdefault(literal, []).append(start)
         # Short literals count as seen: where they are is found when needed.
-        self._seen = seen | prefilter._short
+        self._seen = seen = seen | prefilter._short
         self._word_starts: dict[int | str, list[int]] = {}
         self._later: dict[_Starts, list[int] | None] = {}
-        self.possible: set[int] = set(prefilter._always)
-        self.possible.update(
-            index for index, need in prefilter._entries if met & need == need
+        members = prefilter._members
+        # Per entry that could match: None (search it all), or the literals
+        # worth trying, and whether only where a word starts. One pass over the
+        # literals seen costs less than one per entry over its literals.
+        self.possible: dict[int, dict[int | str, bool] | None] = dict.fromkeys(
+            prefilter._always
         )
+        chosen = self.possible
+        for index, need in prefilter._entries:
+            if met & need == need:
+                chosen[index] = None if members[index][0] is None else {}
+        firsts = prefilter._firsts
+        for literal in seen & firsts.keys():
+            for index, mask, opens in firsts[literal]:
+                literals = chosen.get(index)
+                if literals is not None and met & mask == mask:
+                    literals[literal] = literals.get(literal, True) and opens
         self._entries: dict[int, list[int] | None] = {}
 
     def get(self, index: int, default: object = None) -> object:
@@ -498,15 +520,12 @@ class Candidates(Mapping):
         cannot match."""
         found = self._entries.get(index, _UNASKED)
         if found is _UNASKED:
-            members = self._prefilter._members.get(index)  # none: always run
-            if index not in self.possible:
-                found = _ABSENT
-            elif members is not None:
-                found = self._where(members[0])
-                if found is not None and not found:
-                    found = _ABSENT
+            literals = self.possible.get(index, _ABSENT)
+            if literals is None or literals is _ABSENT:
+                found = literals
             else:
-                found = None
+                at_start = self._prefilter._members[index][0].at_start
+                found = self._positions(literals, at_start) or _ABSENT
             self._entries[index] = found
         return default if found is _ABSENT else found
 
@@ -535,29 +554,30 @@ class Candidates(Mapping):
         return self._later[found]
 
     def _where(self, found: _Starts | None) -> list[int] | None:
-        """Where a pattern's matches could start (ascending), from the branches
-        whose literals and requirements were met: only where a word starts for
-        a literal whose every such branch opens a word (None: anywhere; empty:
-        nowhere)."""
+        """Where a pattern's matches could start, from the branches whose
+        literals and requirements were met (None: anywhere)."""
         if found is None:
             return None
-        met, spec = self._met, found.spec
-        lists = [[0]] if found.at_start else []
-        for literal in spec.keys() & self._seen:
-            opens = None
-            for mask, opens_word in spec[literal]:
+        met, literals = self._met, {}
+        for literal in found.spec.keys() & self._seen:
+            for mask, opens_word in found.spec[literal]:
                 if met & mask == mask:
-                    opens = opens_word and opens is not False
-            if opens is not None:
-                lists.append(
-                    self._starts_of_words(literal)
-                    if opens
-                    else self._starts_of(literal)
-                )
-        if len(lists) == 1:
-            return lists[0]  # one literal's starts: ascending and distinct already
+                    literals[literal] = opens_word and literals.get(literal, True)
+        return self._positions(literals, found.at_start)
+
+    def _positions(self, literals: dict[int | str, bool], at_start: bool) -> list[int]:
+        """Where the literals start (only where a word starts, for those marked
+        so), ascending."""
+        found = [
+            self._starts_of_words(literal) if opens_word else self._starts_of(literal)
+            for literal, opens_word in literals.items()
+        ]
+        if at_start:
+            found.append([0])
+        if len(found) == 1:
+            return found[0]  # one literal's starts: ascending and distinct already
         # Ascending runs merged by the sort; a start repeated is tried once more.
-        return sorted(chain.from_iterable(lists))
+        return sorted(chain.from_iterable(found))
 
     def _starts_of(self, literal: int | str) -> list[int]:
         if literal not in self._at:  # a short literal, not looked for yet
