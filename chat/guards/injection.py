@@ -962,7 +962,7 @@ class _Views(dict):
         elif view == "raw":
             made = unicodedata.normalize("NFKC", self.text)
         elif view == "plain":
-            made = _plain(self.text)
+            made = _plain(self["raw"])  # NFKC again is only its quick check
         elif view == "words":
             made = _words(self["plain"])
         else:
