@@ -22,8 +22,10 @@ filter's cost per streamed chunk and the input guard's latency, on data made her
   rates overall, per source and per language.
 - Cost: a reply streamed in 4-character chunks through the output filter (with a
   canary and a system prompt) against the same loop without it, CPU time; the
-  input guard (sanitising and injection screening) on 2,000-character messages,
-  p50 and p99 of its CPU time (each of 300 messages three times).
+  input guard (sanitising and injection screening) on 2,000-character messages
+  (windows of this repo's docs, of docs/security.md alone, joined ordinary prompts
+  and joined attacks), p50 and p99 of its CPU time (each of 300 messages at its
+  best of five runs).
 
 Writes bench/results/guards.json and prints it.
 """
@@ -375,9 +377,17 @@ def eval_cost() -> dict:
     # And of attacks, a dozen at a time: many rules fire, so the dearest case.
     attack = [r["text"] for r in corpus_build.load() if r["label"] == "attack"]
     attacks = [" ".join(rng.sample(attack, 12))[:2000] for _ in range(300)]
+    # And of docs/security.md alone, which quotes the attack phrases of every
+    # language screened for: the dearest benign text at hand.
+    guard_doc = (ROOT / "docs" / "security.md").read_text().split()
+    quoting = []
+    for _ in range(300):
+        start = rng.randrange(len(guard_doc) - 400)
+        quoting.append(" ".join(guard_doc[start : start + 400])[:2000])
     docs_p50, docs_p99, reference = _input_guard(docs)
     prompts_p50, prompts_p99, _ = _input_guard(prompts)
     attacks_p50, attacks_p99, attacks_reference = _input_guard(attacks)
+    quoting_p50, quoting_p99, _ = _input_guard(quoting)
     return {
         "chunks": len(chunks),
         "output_filter_added_us_per_chunk": round(added, 2),
@@ -392,6 +402,8 @@ def eval_cost() -> dict:
         "input_guard_prompts_ms_p99": prompts_p99,
         "input_guard_attacks_ms_p50": attacks_p50,
         "input_guard_attacks_ms_p99": attacks_p99,
+        "input_guard_security_md_ms_p50": quoting_p50,
+        "input_guard_security_md_ms_p99": quoting_p99,
         "input_message_chars": 2000,
         # The machine's pace: the same messages through a fixed Python-and-regex
         # workload, so a run elsewhere can be compared by the ratio.
