@@ -500,10 +500,11 @@ class Candidates(Mapping):
         # Per entry that could match: None (search it all), or the literals
         # worth trying, and whether only where a word starts. One pass over the
         # literals seen costs less than one per entry over its literals.
-        self.possible: dict[int, dict[int | str, bool] | None] = dict.fromkeys(
+        self._chosen: dict[int, dict[int | str, bool] | None] = dict.fromkeys(
             prefilter._always
         )
-        chosen = self.possible
+        chosen = self._chosen
+        self.possible = chosen.keys()
         for index, need in prefilter._entries:
             if met & need == need:
                 chosen[index] = None if members[index][0] is None else {}
@@ -520,7 +521,7 @@ class Candidates(Mapping):
         cannot match."""
         found = self._entries.get(index, _UNASKED)
         if found is _UNASKED:
-            literals = self.possible.get(index, _ABSENT)
+            literals = self._chosen.get(index, _ABSENT)
             if literals is None or literals is _ABSENT:
                 found = literals
             else:
@@ -539,7 +540,7 @@ class Candidates(Mapping):
         return self.get(index, _ABSENT) is not _ABSENT  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[int]:
-        return (index for index in sorted(self.possible) if index in self)
+        return (index for index in sorted(self._chosen) if index in self)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
