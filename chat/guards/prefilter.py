@@ -495,7 +495,7 @@ class Candidates(Mapping):
         # Short literals count as seen: where they are is found when needed.
         self._seen = seen = seen | prefilter._short
         self._word_starts: dict[int | str, list[int]] = {}
-        self._later: dict[_Starts, list[int] | None] = {}
+        self._later: dict[_Starts, list[int]] = {}
         members = prefilter._members
         # Per entry that could match: None (search it all), or the literals
         # worth trying, and whether only where a word starts. One pass over the
@@ -550,21 +550,16 @@ class Candidates(Mapping):
         if not member:
             return self[index]
         found = self._prefilter._members[index][member]
-        if found not in self._later:
-            self._later[found] = self._where(found)
-        return self._later[found]
-
-    def _where(self, found: _Starts | None) -> list[int] | None:
-        """Where a pattern's matches could start, from the branches whose
-        literals and requirements were met (None: anywhere)."""
         if found is None:
             return None
-        met, literals = self._met, {}
-        for literal in found.spec.keys() & self._seen:
-            for mask, opens_word in found.spec[literal]:
-                if met & mask == mask:
-                    literals[literal] = opens_word and literals.get(literal, True)
-        return self._positions(literals, found.at_start)
+        if found not in self._later:
+            met, literals = self._met, {}
+            for literal in found.spec.keys() & self._seen:
+                opens = [o for mask, o in found.spec[literal] if met & mask == mask]
+                if opens:
+                    literals[literal] = all(opens)
+            self._later[found] = self._positions(literals, found.at_start)
+        return self._later[found]
 
     def _positions(self, literals: dict[int | str, bool], at_start: bool) -> list[int]:
         """Where the literals start (only where a word starts, for those marked
