@@ -365,11 +365,7 @@ def eval_cost() -> dict:
     added = (full - base) / len(chunks) * 1e6
     each = min(filtered(0) for _ in range(3))
     rng = random.Random(3)
-    words = text.split()
-    docs = []
-    for _ in range(300):
-        start = rng.randrange(len(words) - 400)
-        docs.append(" ".join(words[start : start + 400])[:2000])
+    docs = _windows(text, rng)
     # The corpus's ordinary prompts, 2,000 characters of them at a time: what
     # people type, rather than docs that discuss injection phrases.
     ordinary = [r["text"] for r in corpus_build.load() if r["label"] == "ordinary"]
@@ -379,11 +375,7 @@ def eval_cost() -> dict:
     attacks = [" ".join(rng.sample(attack, 12))[:2000] for _ in range(300)]
     # And of docs/security.md alone, which quotes the attack phrases of every
     # language screened for: the dearest benign text at hand.
-    guard_doc = (ROOT / "docs" / "security.md").read_text().split()
-    quoting = []
-    for _ in range(300):
-        start = rng.randrange(len(guard_doc) - 400)
-        quoting.append(" ".join(guard_doc[start : start + 400])[:2000])
+    quoting = _windows((ROOT / "docs" / "security.md").read_text(), rng)
     docs_p50, docs_p99, reference = _input_guard(docs)
     prompts_p50, prompts_p99, _ = _input_guard(prompts)
     attacks_p50, attacks_p99, attacks_reference = _input_guard(attacks)
@@ -413,6 +405,17 @@ def eval_cost() -> dict:
             attacks_p99 / attacks_reference, 2
         ),
     }
+
+
+def _windows(text: str, rng: random.Random, count: int = 300) -> list[str]:
+    """`count` messages of 2,000 characters, each from 400 words of `text` taken
+    at a random place."""
+    words = text.split()
+    windows = []
+    for _ in range(count):
+        start = rng.randrange(len(words) - 400)
+        windows.append(" ".join(words[start : start + 400])[:2000])
+    return windows
 
 
 def _input_guard(messages: list[str]) -> tuple[float, float, float]:
